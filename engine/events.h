@@ -250,7 +250,8 @@ struct registration_corrected {
 BOOST_DESCRIBE_STRUCT(registration_corrected, (), (application_id, record, record_version))
 
 // Voluntary (a completed deregistration application) or expired (validity
-// ended with no renewal pending, or a pending renewal ended unsuccessfully).
+// ended with no application open, or the application open at expiry ended
+// without a granted renewal).
 struct registration_deregistered {
     static constexpr std::string_view type_name = "RegistrationDeregistered";
     std::optional<regledger::application_id> application_id;
@@ -271,11 +272,12 @@ BOOST_DESCRIBE_STRUCT(renewal_window_opened, (), (renewal_window_opens, valid_un
 struct validity_expired {
     static constexpr std::string_view type_name = "ValidityExpired";
     calendar_date valid_until;
-    // A renewal application was open: deregistration waits for its outcome.
-    bool renewal_pending = false;
+    // An application was open (typically a renewal): deregistration waits
+    // for its outcome, and only a granted renewal keeps the registration.
+    bool application_pending = false;
     friend bool operator==(const validity_expired&, const validity_expired&) = default;
 };
-BOOST_DESCRIBE_STRUCT(validity_expired, (), (valid_until, renewal_pending))
+BOOST_DESCRIBE_STRUCT(validity_expired, (), (valid_until, application_pending))
 
 // Completion of a renewal (第13条): no publicity.
 struct renewal_granted {
