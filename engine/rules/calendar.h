@@ -31,12 +31,20 @@ struct calendar_result {
 
 class working_calendar {
 public:
-    // The calendar shipped with the engine (cn-holidays.tsv, 2025-2026).
+    // The calendar shipped with the engine (cn-holidays.tsv, 2025-2026),
+    // parsed once on first use.
     static const working_calendar& builtin();
-    // Parses the TSV format of cn-holidays.tsv: comment lines start with '#',
-    // a "# Covered years: 2025 2026" comment names the covered years, and each
-    // data line is "YYYY-MM-DD<TAB>off|work<TAB>festival". A malformed line is
-    // a rejection naming its line number.
+    // Parses the TSV format of cn-holidays.tsv:
+    //  - lines starting with '#' are comments; exactly one of them is
+    //    "# Covered years: 2025 2026" (four-digit years separated by spaces or
+    //    commas, optionally ended by '.' and free text);
+    //  - each data line is "YYYY-MM-DD<TAB>off|work<TAB>festival": `off` a
+    //    public holiday, `work` a make-up working day, which must be a
+    //    Saturday or a Sunday; each date at most once, within a covered year;
+    //  - blank lines are ignored, and a '\r' before a line's '\n' is dropped.
+    // A malformed line is a rejection (errc::malformed) whose message starts
+    // "calendar line N:"; a text without a covered-years line is rejected
+    // too. The version is the SHA-256 of `tsv` exactly as given.
     static result<working_calendar, rejection> parse(std::string_view tsv);
 
     bool covers(int year) const noexcept { return covered_years_.contains(year); }
@@ -44,7 +52,8 @@ public:
 
     // "Within n working days of date d" (民法典 第201条): d itself is not
     // counted; the answer is the n-th working day after d (the last day of
-    // the period). REQUIRES: n >= 1.
+    // the period). `provisional` is set when any day after d up to the
+    // answer falls in a year the calendar does not cover. REQUIRES: n >= 1.
     calendar_result add_working_days(calendar_date d, int n) const;
 
     // SHA-256 of the calendar file's bytes.
