@@ -31,7 +31,7 @@ TEST_CASE("第16条: an acceptance period crossing the Spring Festival skips the
     CHECK(nth_event<application_submitted>(es, 0).acceptance_due == day("2026-02-24"));
 }
 
-TEST_CASE("第16条: acceptance overdue is a flag; the application stays submitted and can still be accepted") {
+TEST_CASE("第16条: acceptance overdue is a flag, the application stays submitted and can still be accepted") {
     world w;
     w.ok(initial_application(), subject("acct-a"), at("2026-09-30T10:00:00+08:00"));
     CHECK(w.advance_to(at("2026-10-10T23:59:59+08:00")).empty());
@@ -44,7 +44,7 @@ TEST_CASE("第16条: acceptance overdue is a flag; the application stays submitt
     CHECK(names(accepted) == strings{"ApplicationAccepted"});
 }
 
-TEST_CASE("第16条: one supplement request per submission; resubmission restarts the acceptance clock") {
+TEST_CASE("第16条: one supplement request per submission, resubmission restarts the acceptance clock") {
     world w;
     const auto sy = clerk("LN-SY");
     w.ok(initial_application(), subject("acct-a"), at("2026-03-02T09:00:00+08:00"));
@@ -76,7 +76,7 @@ TEST_CASE("第16条: one supplement request per submission; resubmission restart
     }
 }
 
-TEST_CASE("第16条: rejection with reasons closes the application; the registration is not registered") {
+TEST_CASE("第16条: rejection with reasons closes the application, the registration is not registered") {
     world w;
     w.ok(initial_application(), subject("acct-a"), at("2026-03-02T09:00:00+08:00"));
     const auto es = w.ok(reject_application{application_id("app-1"), "不属于公共数据资源"}, clerk("LN-SY"),
@@ -121,7 +121,7 @@ TEST_CASE("第16条: the subject may withdraw before the code is issued, not aft
     }
 }
 
-TEST_CASE("第17条: review is due 20 working days after acceptance; when overdue the delay is explained") {
+TEST_CASE("第17条: review is due 20 working days after acceptance, when overdue the delay is explained") {
     world w;
     const auto sy = clerk("LN-SY");
     w.ok(initial_application(), subject("acct-a"), at("2026-03-02T09:00:00+08:00"));
@@ -218,7 +218,7 @@ TEST_CASE("第19条: an upheld objection terminates the registration") {
               at("2026-03-13T10:00:00+08:00"), errc::invalid_state);
 }
 
-TEST_CASE("第20条: completion waits while an objection is open; dismissing the last one issues the code") {
+TEST_CASE("第20条: completion waits while an objection is open, dismissing the last one issues the code") {
     world w;
     const auto sy = clerk("LN-SY");
     w.ok(initial_application(), subject("acct-a"), at("2026-03-02T09:00:00+08:00"));
@@ -243,7 +243,7 @@ TEST_CASE("第20条: completion waits while an objection is open; dismissing the
     CHECK(w.reg().status == registration_status::valid);
 }
 
-TEST_CASE("第13、20条: the code is issued when publicity ends; valid 3 years; renewal window 60 days before") {
+TEST_CASE("第13、20条: the code is issued when publicity ends, valid 3 years, renewal window 60 days before") {
     world w;
     w.make_valid();
     const auto& es = w.history();
@@ -360,7 +360,7 @@ TEST_CASE("第13条: renewal inside its window only") {
     }
 }
 
-TEST_CASE("第13条: the renewal window opens with a notification; renewal adds 3 years without publicity") {
+TEST_CASE("第13条: the renewal window opens with a notification, renewal adds 3 years without publicity") {
     auto w = valid_world();
     const auto sy = clerk("LN-SY");
     CHECK(names(w.advance_to(at("2029-01-24T00:00:00+08:00"))) == strings{"RenewalWindowOpened"});
@@ -476,7 +476,7 @@ TEST_CASE("第23条: revocation waits until the open application is settled [dec
               at("2026-05-07T09:00:00+08:00"), errc::conflict);
 }
 
-TEST_CASE("第10条: any applicant of a joint application may act on it; others may not") {
+TEST_CASE("第10条: any applicant of a joint application may act on it, others may not") {
     world w;
     auto c = initial_application();
     c.applicants = joint_ab();

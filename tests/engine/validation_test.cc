@@ -69,7 +69,7 @@ TEST_CASE("第15条: coverage may be a Liaoning code, a province code or the who
     w.ok(c, subject("acct-a"), at("2026-03-02T09:00:00+08:00"));
 }
 
-TEST_CASE("第8、13条: a product names its form; under authorization its agreement and period") {
+TEST_CASE("第8、13条: a product names its form, under authorization its agreement and period") {
     auto product = [](submit_application& c) {
         c.record->object_type = object_type::product;
         c.record->product_form = product_form::dataset;
@@ -106,7 +106,7 @@ TEST_CASE("第10条: materials are named with their SHA-256, which the ledger ke
     CHECK(invalid_submission([](auto& c) { c.materials[0].name = ""; }).field == "/materials/0/name");
 }
 
-TEST_CASE("API.md: ids match [A-Za-z0-9._-]{1,64}; deregistration and renewal carry no record") {
+TEST_CASE("API.md: ids match [A-Za-z0-9._-]{1,64}, deregistration and renewal carry no record") {
     CHECK(invalid_submission([](auto& c) { c.application_id = application_id("a b"); }).field == "/application_id");
     CHECK(invalid_submission([](auto& c) { c.registration_id = registration_id(std::string(65, 'r')); }).field ==
           "/registration_id");
