@@ -191,7 +191,7 @@ TEST_CASE("SubmitApplication: a product under authorized operation") {
     CHECK(c.materials.empty());
 }
 
-TEST_CASE("SubmitApplication: a deregistration has no record; null means absent too") {
+TEST_CASE("SubmitApplication: a deregistration has no record, null means absent too") {
     constexpr std::string_view without = R"({"command_id": "c-021", "type": "SubmitApplication",
         "application_id": "app-0003", "kind": "deregistration", "registration_id": "LN-2026-0001",
         "institution_id": "LN", "applicants": [{"name": "辽宁省数据中心", "uscc": "91350100M000100Y43",
