@@ -237,3 +237,36 @@ TEST_CASE("from_json: reads a described struct strictly, enumerators by their JS
     REQUIRE(back.has_value());
     CHECK(back.value() == record);
 }
+
+TEST_CASE("from_json: booleans, integers in range, instants and digests") {
+    using boost::json::parse;
+    CHECK(json::from_json<bool>(parse("true")).value() == true);
+    CHECK(json::from_json<bool>(parse("1")).error().message == "expected a boolean, got an integer");
+
+    CHECK(json::from_json<std::int32_t>(parse("-2147483648")).value() == -2147483648LL);
+    CHECK(json::from_json<std::int32_t>(parse("2147483648")).error().message == "integer out of range");
+    CHECK(json::from_json<std::int64_t>(parse("9223372036854775808")).error().message == "integer out of range");
+    CHECK(json::from_json<std::uint16_t>(parse("65535")).value() == 65535);
+    CHECK(json::from_json<std::uint16_t>(parse("65536")).error().message == "integer out of range");
+    CHECK(json::from_json<log_offset>(parse("-1")).value() == log_offset(-1));
+
+    CHECK(json::from_json<instant>(parse(R"("2026-10-10T16:00:00Z")")).value() ==
+          *instant::parse("2026-10-11T00:00:00+08:00"));
+    CHECK(json::from_json<instant>(parse(R"("2026-10-10 16:00:00")")).error().message ==
+          "not an RFC 3339 time with offset: \"2026-10-10 16:00:00\"");
+
+    const auto d = json::from_json<digest>(json::to_json(digest(sha256::of("abc"))));
+    REQUIRE(d.has_value());
+    CHECK(d.value() == digest(sha256::of("abc")));
+    CHECK(json::from_json<digest>(parse(R"("abc")")).error().message == "not 64 hex digits");
+
+    // Errors point into the document.
+    const auto nested = json::from_json<std::vector<date_range>>(
+        parse(R"([{"start": "2026-01-01", "end": "2026-12-31"}, {"start": "2026-13-01", "end": "2026-12-31"}])"));
+    REQUIRE_FALSE(nested.has_value());
+    CHECK(nested.error() == reject(errc::malformed, "not a date (YYYY-MM-DD): \"2026-13-01\"", "/1/start"));
+}
+
+TEST_CASE("to_json: an enum value outside its enumerators is written as its number") {
+    CHECK(json::to_json(static_cast<role>(42)) == 42);
+}
