@@ -67,6 +67,9 @@ inline constexpr std::size_t record_bytes_max = 4 * 1024 * 1024;
 inline constexpr std::uint16_t oldest_readable_schema_version = 1;
 
 // The FlatBuffers bytes of a record, identifier "RLEV". Deterministic.
+// Values are written as they are: a record the engine could not have made (a
+// date outside 0001..9999, text that is not UTF-8) encodes, and decode()
+// refuses it with invalid_field.
 // REQUIRES: rec.envelope.schema_version == current_schema_version.
 std::vector<std::uint8_t> encode(const event_record& rec);
 
