@@ -60,7 +60,7 @@ class registration_decider {
 public:
     registration_decider(const registration_state& s, const decide_context& ctx) : s_(s), ctx_(ctx) {}
 
-    result<events, rejection> operator()(const submit_application& c) const {
+    result<event_list, rejection> operator()(const submit_application& c) const {
         const institution* inst = ctx_.institutions->find(c.institution_id);
         if (inst == nullptr) {
             return reject(errc::validation, fmt::format("no institution {}", c.institution_id.value()),
@@ -104,21 +104,21 @@ public:
                           "/record/authorization/operation_end");
         }
         const auto due = rules().calendar->add_working_days(today(), rules().acceptance_working_days);
-        return events{application_submitted{c.application_id, c.registration_id, c.kind, c.institution_id,
+        return event_list{application_submitted{c.application_id, c.registration_id, c.kind, c.institution_id,
                                             ctx_.issuer.account, c.applicants, c.record, c.materials, due.date,
                                             due.provisional}};
     }
 
-    result<events, rejection> operator()(const request_supplement& c) const {
+    result<event_list, rejection> operator()(const request_supplement& c) const {
         BOOST_OUTCOME_TRY(auto app, clerk_application(c.application_id));
         if (app->status == application_status::supplement_requested) {
             return invalid_state("a supplement was already requested for this submission (一次性告知, 第16条)");
         }
         if (app->status != application_status::submitted) return wrong_status(*app, "submitted");
-        return events{supplement_requested{c.application_id, c.items, c.note}};
+        return event_list{supplement_requested{c.application_id, c.items, c.note}};
     }
 
-    result<events, rejection> operator()(const resubmit_materials& c) const {
+    result<event_list, rejection> operator()(const resubmit_materials& c) const {
         BOOST_OUTCOME_TRY(auto app, subject_application(c.application_id));
         if (app->status != application_status::supplement_requested) return wrong_status(*app, "supplement_requested");
         if (c.record && !carries_record(app->kind)) {
@@ -130,37 +130,37 @@ public:
         }
         // 第16条: the acceptance period counts from the resubmission date.
         const auto due = rules().calendar->add_working_days(today(), rules().acceptance_working_days);
-        return events{materials_resubmitted{c.application_id, c.record, c.materials, due.date, due.provisional}};
+        return event_list{materials_resubmitted{c.application_id, c.record, c.materials, due.date, due.provisional}};
     }
 
-    result<events, rejection> operator()(const accept_application& c) const {
+    result<event_list, rejection> operator()(const accept_application& c) const {
         BOOST_OUTCOME_TRY(auto app, clerk_application(c.application_id));
         if (app->status != application_status::submitted) return wrong_status(*app, "submitted");
         const auto due = rules().calendar->add_working_days(today(), rules().review_working_days);
-        return events{application_accepted{c.application_id, due.date, due.provisional}};
+        return event_list{application_accepted{c.application_id, due.date, due.provisional}};
     }
 
-    result<events, rejection> operator()(const reject_application& c) const {
+    result<event_list, rejection> operator()(const reject_application& c) const {
         BOOST_OUTCOME_TRY(auto app, clerk_application(c.application_id));
         if (app->status != application_status::submitted) return wrong_status(*app, "submitted");
-        events out{application_rejected{c.application_id, c.reason}};
+        event_list out{application_rejected{c.application_id, c.reason}};
         settle_expiry_after_failure(out);
         return out;
     }
 
-    result<events, rejection> operator()(const withdraw_application& c) const {
+    result<event_list, rejection> operator()(const withdraw_application& c) const {
         BOOST_OUTCOME_TRY(auto app, subject_application(c.application_id));
         // 第16条: withdrawal is possible until the procedure completes.
         if (app->is_final()) return wrong_status(*app, "not yet completed or closed");
-        events out{application_withdrawn{c.application_id}};
+        event_list out{application_withdrawn{c.application_id}};
         settle_expiry_after_failure(out);
         return out;
     }
 
-    result<events, rejection> operator()(const pass_review& c) const {
+    result<event_list, rejection> operator()(const pass_review& c) const {
         BOOST_OUTCOME_TRY(auto app, clerk_application(c.application_id));
         if (app->status != application_status::accepted) return wrong_status(*app, "accepted");
-        events out{review_passed{c.application_id}};
+        event_list out{review_passed{c.application_id}};
         if (rules().publicized_kinds.contains(app->kind)) {
             // 第18条: publicity starts on the day the review passes.
             const auto end = rules().calendar->add_working_days(today(), rules().publicity_working_days);
@@ -171,24 +171,24 @@ public:
         return out;
     }
 
-    result<events, rejection> operator()(const fail_review& c) const {
+    result<event_list, rejection> operator()(const fail_review& c) const {
         BOOST_OUTCOME_TRY(auto app, clerk_application(c.application_id));
         if (app->status != application_status::accepted) return wrong_status(*app, "accepted");
-        events out{review_failed{c.application_id, c.reason}};
+        event_list out{review_failed{c.application_id, c.reason}};
         settle_expiry_after_failure(out);
         return out;
     }
 
-    result<events, rejection> operator()(const explain_review_delay& c) const {
+    result<event_list, rejection> operator()(const explain_review_delay& c) const {
         BOOST_OUTCOME_TRY(auto app, clerk_application(c.application_id));
         if (app->status != application_status::accepted) return wrong_status(*app, "accepted");
         if (!app->review_overdue) {
             return invalid_state("the formal review is not overdue; there is no delay to explain (第17条)");
         }
-        return events{review_delay_explained{c.application_id, c.reason}};
+        return event_list{review_delay_explained{c.application_id, c.reason}};
     }
 
-    result<events, rejection> operator()(const file_objection& c) const {
+    result<event_list, rejection> operator()(const file_objection& c) const {
         const application_state* app = s_.find_application(c.application_id);
         if (app == nullptr) return not_found(fmt::format("no application {}", c.application_id.value()));
         if (const objection_state* existing = app->find_objection(c.objection_id)) {
@@ -196,7 +196,7 @@ public:
             // a different one under the same id is a conflict.
             if (existing->objector == c.objector && existing->grounds == c.grounds &&
                 existing->evidence == c.evidence) {
-                return events{};
+                return event_list{};
             }
             return conflict(fmt::format("objection id {} was already used for a different objection",
                                         c.objection_id.value()));
@@ -205,25 +205,25 @@ public:
             ctx_.now >= rules::deadline_instant(*app->publicity_end)) {
             return invalid_state("objections may be filed only during the publicity period (第19条)");
         }
-        return events{objection_filed{c.application_id, c.objection_id, c.objector, c.grounds, c.evidence}};
+        return event_list{objection_filed{c.application_id, c.objection_id, c.objector, c.grounds, c.evidence}};
     }
 
-    result<events, rejection> operator()(const uphold_objection& c) const {
+    result<event_list, rejection> operator()(const uphold_objection& c) const {
         BOOST_OUTCOME_TRY(auto app, clerk_application(c.application_id));
         BOOST_OUTCOME_TRY(open_objection(*app, c.objection_id));
         if (app->status != application_status::in_publicity) return wrong_status(*app, "in_publicity");
         // 第19条: an upheld objection terminates the registration procedure.
-        events out{objection_upheld{c.application_id, c.objection_id, c.reason},
+        event_list out{objection_upheld{c.application_id, c.objection_id, c.reason},
                    application_terminated{c.application_id, c.objection_id}};
         settle_expiry_after_failure(out);
         return out;
     }
 
-    result<events, rejection> operator()(const dismiss_objection& c) const {
+    result<event_list, rejection> operator()(const dismiss_objection& c) const {
         BOOST_OUTCOME_TRY(auto app, clerk_application(c.application_id));
         BOOST_OUTCOME_TRY(open_objection(*app, c.objection_id));
         if (app->status != application_status::in_publicity) return wrong_status(*app, "in_publicity");
-        events out{objection_dismissed{c.application_id, c.objection_id, c.reason}};
+        event_list out{objection_dismissed{c.application_id, c.objection_id, c.reason}};
         const bool others_open = std::any_of(app->objections.begin(), app->objections.end(), [&](const auto& o) {
             return o.open && o.id != c.objection_id;
         });
@@ -234,7 +234,7 @@ public:
         return out;
     }
 
-    result<events, rejection> operator()(const revoke_registration& c) const {
+    result<event_list, rejection> operator()(const revoke_registration& c) const {
         if (!s_.exists()) return not_found(fmt::format("no registration {}", c.registration_id.value()));
         if (auto r = authorize_clerk_for(s_.institution_id, ctx_.issuer)) return *r;
         if (s_.status != registration_status::valid) {
@@ -246,7 +246,7 @@ public:
         if (const application_state* open = s_.open_application()) {
             return conflict(fmt::format("application {} is open; settle it before revoking", open->id.value()));
         }
-        events out{registration_revoked{s_.institution_id, c.grounds, c.announcement}};
+        event_list out{registration_revoked{s_.institution_id, c.grounds, c.announcement}};
         const institution* inst = ctx_.institutions->find(s_.institution_id);
         // 第23条: a municipal revocation is filed with the provincial institution.
         if (inst != nullptr && inst->level == institution_level::municipal && inst->parent) {
@@ -255,7 +255,7 @@ public:
         return out;
     }
 
-    result<events, rejection> operator()(const annul_revocation& c) const {
+    result<event_list, rejection> operator()(const annul_revocation& c) const {
         if (!s_.exists()) return not_found(fmt::format("no registration {}", c.registration_id.value()));
         const institution* own =
             ctx_.issuer.institution ? ctx_.institutions->find(*ctx_.issuer.institution) : nullptr;
@@ -272,35 +272,35 @@ public:
         // Back to valid, or deregistered if the validity ended meanwhile.
         const bool ended = s_.validity_expired ||
                            (s_.valid_until && ctx_.now >= rules::deadline_instant(*s_.valid_until));
-        return events{revocation_annulled{own->id, c.reason,
+        return event_list{revocation_annulled{own->id, c.reason,
                                           ended ? registration_status::deregistered : registration_status::valid}};
     }
 
-    result<events, rejection> operator()(const mark_acceptance_overdue& c) const {
+    result<event_list, rejection> operator()(const mark_acceptance_overdue& c) const {
         const application_state* app = s_.find_application(c.application_id);
         if (app == nullptr || app->status != application_status::submitted || app->acceptance_overdue ||
             app->acceptance_due != c.acceptance_due || !due(c.acceptance_due)) {
-            return events{};
+            return event_list{};
         }
-        return events{acceptance_overdue{c.application_id, c.acceptance_due}};
+        return event_list{acceptance_overdue{c.application_id, c.acceptance_due}};
     }
 
-    result<events, rejection> operator()(const mark_review_overdue& c) const {
+    result<event_list, rejection> operator()(const mark_review_overdue& c) const {
         const application_state* app = s_.find_application(c.application_id);
         if (app == nullptr || app->status != application_status::accepted || app->review_overdue ||
             app->review_due != c.review_due || !due(c.review_due)) {
-            return events{};
+            return event_list{};
         }
-        return events{review_overdue{c.application_id, c.review_due}};
+        return event_list{review_overdue{c.application_id, c.review_due}};
     }
 
-    result<events, rejection> operator()(const end_publicity& c) const {
+    result<event_list, rejection> operator()(const end_publicity& c) const {
         const application_state* app = s_.find_application(c.application_id);
         if (app == nullptr || app->status != application_status::in_publicity || app->publicity_ended ||
             app->publicity_end != c.publicity_end || !due(c.publicity_end)) {
-            return events{};
+            return event_list{};
         }
-        events out{publicity_ended{c.application_id, c.publicity_end}};
+        event_list out{publicity_ended{c.application_id, c.publicity_end}};
         // 第20条: the code is issued when the period ends with no objection
         // open; otherwise completion waits for the last one to be settled.
         if (!app->has_open_objection()) {
@@ -309,21 +309,21 @@ public:
         return out;
     }
 
-    result<events, rejection> operator()(const open_renewal_window& c) const {
+    result<event_list, rejection> operator()(const open_renewal_window& c) const {
         if (s_.status != registration_status::valid || s_.renewal_window_notified ||
             s_.renewal_window_opens != c.renewal_window_opens || ctx_.now < instant::start_of_day(c.renewal_window_opens)) {
-            return events{};
+            return event_list{};
         }
-        return events{renewal_window_opened{c.renewal_window_opens, *s_.valid_until}};
+        return event_list{renewal_window_opened{c.renewal_window_opens, *s_.valid_until}};
     }
 
-    result<events, rejection> operator()(const expire_validity& c) const {
+    result<event_list, rejection> operator()(const expire_validity& c) const {
         if (s_.status != registration_status::valid || s_.validity_expired || s_.valid_until != c.valid_until ||
             !due(c.valid_until)) {
-            return events{};
+            return event_list{};
         }
         const bool pending = s_.open_application() != nullptr;
-        events out{validity_expired{c.valid_until, pending}};
+        event_list out{validity_expired{c.valid_until, pending}};
         // 第13条: not renewed in time, the registration is deregistered; an
         // open application (a renewal) defers that to its outcome.
         if (!pending) out.push_back(registration_deregistered{std::nullopt, deregistration_reason::expired});
@@ -331,11 +331,11 @@ public:
     }
 
     // Account commands never reach a registration stream.
-    result<events, rejection> operator()(const open_account&) const { return wrong_stream(); }
-    result<events, rejection> operator()(const verify_account&) const { return wrong_stream(); }
+    result<event_list, rejection> operator()(const open_account&) const { return wrong_stream(); }
+    result<event_list, rejection> operator()(const verify_account&) const { return wrong_stream(); }
 
 private:
-    static result<events, rejection> wrong_stream() {
+    static result<event_list, rejection> wrong_stream() {
         return reject(errc::malformed, "an account command does not apply to a registration");
     }
 
@@ -409,8 +409,8 @@ private:
         return end;
     }
 
-    // The events that complete `app`, by kind (DOMAIN.md "Completion effects").
-    result<void, rejection> complete(const application_state& app, events& out) const {
+    // The event_list that complete `app`, by kind (DOMAIN.md "Completion effects").
+    result<void, rejection> complete(const application_state& app, event_list& out) const {
         switch (app.kind) {
             case application_kind::initial: {
                 const institution* inst = ctx_.institutions->find(app.institution_id);
@@ -453,7 +453,7 @@ private:
     }
 
     // An application open at expiry ended without a granted renewal.
-    void settle_expiry_after_failure(events& out) const {
+    void settle_expiry_after_failure(event_list& out) const {
         if (s_.awaiting_renewal_outcome) {
             out.push_back(registration_deregistered{std::nullopt, deregistration_reason::expired});
         }
@@ -467,19 +467,19 @@ class account_decider {
 public:
     account_decider(const account_state& s, const decide_context& ctx) : s_(s), ctx_(ctx) {}
 
-    result<events, rejection> operator()(const open_account& c) const {
+    result<event_list, rejection> operator()(const open_account& c) const {
         if (s_.exists()) return conflict(fmt::format("account {} is already open", c.account_id.value()));
-        return events{account_opened{c.account_id, c.name, c.uscc, c.subject_type, c.region_code}};
+        return event_list{account_opened{c.account_id, c.name, c.uscc, c.subject_type, c.region_code}};
     }
 
-    result<events, rejection> operator()(const verify_account& c) const {
+    result<event_list, rejection> operator()(const verify_account& c) const {
         if (!s_.exists()) return not_found(fmt::format("no account {}", c.account_id.value()));
         if (s_.verified) return invalid_state(fmt::format("account {} is already verified", c.account_id.value()));
-        return events{account_verified{c.account_id, *ctx_.issuer.institution}};
+        return event_list{account_verified{c.account_id, *ctx_.issuer.institution}};
     }
 
     template <typename Other>
-    result<events, rejection> operator()(const Other&) const {
+    result<event_list, rejection> operator()(const Other&) const {
         return reject(errc::malformed, "this command does not apply to an account");
     }
 
@@ -528,12 +528,12 @@ struct target_visitor {
 
 command_target target_of(const command& c) { return std::visit(target_visitor{}, c); }
 
-result<events, rejection> decide(const registration_state& state, const command& c, const decide_context& context) {
+result<event_list, rejection> decide(const registration_state& state, const command& c, const decide_context& context) {
     if (auto r = precheck(c, context)) return *r;
     return std::visit(registration_decider{state, context}, c);
 }
 
-result<events, rejection> decide(const account_state& state, const command& c, const decide_context& context) {
+result<event_list, rejection> decide(const account_state& state, const command& c, const decide_context& context) {
     if (auto r = precheck(c, context)) return *r;
     return std::visit(account_decider{state, context}, c);
 }

@@ -1,6 +1,6 @@
 // decide(): the whole registration lifecycle as a pure function.
 //
-//   decide(state, command, context) -> result<events, rejection>
+//   decide(state, command, context) -> result<event_list, rejection>
 //
 // Phases, in order (each a separate function, so a rejection names the first
 // thing wrong): stateless validation of what was submitted (validate.h),
@@ -42,7 +42,7 @@ struct decide_context {
     std::function<std::uint32_t(const institution_id&, int year)> next_code_sequence;
 };
 
-using events = std::vector<event>;
+using event_list = std::vector<event>;
 
 // Which stream a command acts on. Commands that name only an application are
 // resolved to their registration by the writer (application index).
@@ -50,7 +50,7 @@ using command_target = std::variant<stream_id, application_id>;
 command_target target_of(const command& c);
 
 // REQUIRES: context.rules and context.institutions are set.
-result<events, rejection> decide(const registration_state& state, const command& c, const decide_context& context);
-result<events, rejection> decide(const account_state& state, const command& c, const decide_context& context);
+result<event_list, rejection> decide(const registration_state& state, const command& c, const decide_context& context);
+result<event_list, rejection> decide(const account_state& state, const command& c, const decide_context& context);
 
 }  // namespace regledger

@@ -118,19 +118,19 @@ public:
     }
 
     // Decides against the registration stream without applying anything.
-    result<events, rejection> try_command(const command& c, const actor& issuer, instant now) const {
+    result<event_list, rejection> try_command(const command& c, const actor& issuer, instant now) const {
         return decide(reg_, c, context(issuer, now));
     }
 
     // Decides and, on success, folds the events into the stream.
-    result<events, rejection> run(const command& c, const actor& issuer, instant now) {
+    result<event_list, rejection> run(const command& c, const actor& issuer, instant now) {
         auto r = try_command(c, issuer, now);
         if (r) apply(r.value());
         return r;
     }
 
     // Runs a command that must succeed and returns its events.
-    events ok(const command& c, const actor& issuer, instant now) {
+    event_list ok(const command& c, const actor& issuer, instant now) {
         auto r = run(c, issuer, now);
         if (!r) FAIL("unexpected rejection: ", api_code(r.error().code), " ", r.error().message, " ", r.error().field);
         return r.value();
@@ -146,7 +146,7 @@ public:
         return r.error();
     }
 
-    void apply(const events& es) {
+    void apply(const event_list& es) {
         for (const event& e : es) {
             if (std::holds_alternative<code_issued>(e)) ++next_sequence_;
             reg_ = evolve(std::move(reg_), e);
@@ -155,8 +155,8 @@ public:
     }
 
     // Fires every timer due by `now`, earliest first, as the scheduler would.
-    events advance_to(instant now) {
-        events fired;
+    event_list advance_to(instant now) {
+        event_list fired;
         for (;;) {
             const auto timers = pending_timers(reg_);
             const auto next = std::min_element(timers.begin(), timers.end(),
@@ -170,7 +170,7 @@ public:
         }
     }
 
-    const events& history() const { return history_; }
+    const event_list& history() const { return history_; }
 
     account_state& account(std::string_view id) { return accounts_.at(account_id(std::string(id))); }
 
@@ -190,7 +190,7 @@ private:
     institution_directory institutions_;
     std::map<account_id, account_state> accounts_;
     registration_state reg_;
-    events history_;
+    event_list history_;
     std::uint32_t next_sequence_ = 1;
 };
 
@@ -206,13 +206,13 @@ inline calendar_date world::make_valid(std::string application) {
 }
 
 template <typename Event>
-const Event& nth_event(const events& es, std::size_t index) {
+const Event& nth_event(const event_list& es, std::size_t index) {
     REQUIRE(index < es.size());
     REQUIRE_MESSAGE(std::holds_alternative<Event>(es[index]), "event ", index, " is ", type_name_of(es[index]));
     return std::get<Event>(es[index]);
 }
 
-inline std::vector<std::string_view> names(const events& es) {
+inline std::vector<std::string_view> names(const event_list& es) {
     std::vector<std::string_view> out;
     for (const event& e : es) out.push_back(type_name_of(e));
     return out;

@@ -1,0 +1,98 @@
+#include "events/embedded_log.h"
+
+#include <cassert>
+#include <memory>
+
+namespace regledger::events {
+
+std::string embedded_log::key_of(std::int64_t offset) {
+    std::string key(8, '\0');
+    const auto v = static_cast<std::uint64_t>(offset);
+    for (int i = 0; i < 8; ++i) key[static_cast<std::size_t>(i)] = static_cast<char>((v >> (56 - 8 * i)) & 0xff);
+    return key;
+}
+
+namespace {
+
+std::int64_t offset_of(const rocksdb::Slice& key) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < key.size() && i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(key[i]);
+    return static_cast<std::int64_t>(v);
+}
+
+}  // namespace
+
+embedded_log::embedded_log(rocks_store& store, std::int64_t end) : store_(store), end_(end) {}
+
+result<std::unique_ptr<embedded_log>> embedded_log::open(rocks_store& store) {
+    std::unique_ptr<rocksdb::Iterator> it(store.db().NewIterator(rocksdb::ReadOptions(), store.cf(column_family)));
+    it->SeekToLast();
+    if (!it->status().ok()) return to_error_code(it->status());
+    std::int64_t end = 0;
+    if (it->Valid()) {
+        if (it->key().size() != 8) return make_error_code(store_errc::corruption);
+        end = offset_of(it->key()) + 1;
+    }
+    return std::unique_ptr<embedded_log>(new embedded_log(store, end));
+}
+
+result<std::vector<log_position>> embedded_log::stage(std::span<const log_record> records) {
+    assert(!has_staged_ && "stage() twice without commit() or abort()");
+    std::vector<log_position> positions;
+    positions.reserve(records.size());
+    const std::int64_t first = end_.load();
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        positions.push_back({partition_id(0), log_offset(first + static_cast<std::int64_t>(i))});
+    }
+    staged_.assign(records.begin(), records.end());
+    has_staged_ = true;
+    return positions;
+}
+
+result<void> embedded_log::commit(rocksdb::WriteBatch& local) {
+    assert(has_staged_ && "commit() without stage()");
+    const std::int64_t first = end_.load();
+    for (std::size_t i = 0; i < staged_.size(); ++i) {
+        const auto& value = staged_[i].value;
+        local.Put(store_.cf(column_family), key_of(first + static_cast<std::int64_t>(i)),
+                  rocksdb::Slice(reinterpret_cast<const char*>(value.data()), value.size()));
+    }
+    auto written = store_.write(local);
+    if (!written) return written;
+    end_.store(first + static_cast<std::int64_t>(staged_.size()));
+    staged_.clear();
+    has_staged_ = false;
+    return success();
+}
+
+void embedded_log::abort() noexcept {
+    staged_.clear();
+    has_staged_ = false;
+}
+
+result<std::vector<stored_record>> embedded_log::read(log_position from, std::size_t max_records) const {
+    std::vector<stored_record> out;
+    if (from.partition.value() != 0) return out;
+    const std::int64_t end = end_.load();
+    rocksdb::ReadOptions options;
+    const std::string upper = key_of(end);
+    rocksdb::Slice upper_bound(upper);
+    options.iterate_upper_bound = &upper_bound;
+    std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(options, store_.cf(column_family)));
+    for (it->Seek(key_of(std::max<std::int64_t>(from.offset.value(), 0))); it->Valid() && out.size() < max_records;
+         it->Next()) {
+        if (it->key().size() != 8) return make_error_code(store_errc::corruption);
+        const auto v = it->value();
+        out.push_back({{partition_id(0), log_offset(offset_of(it->key()))},
+                       std::vector<std::uint8_t>(v.data(), v.data() + v.size())});
+    }
+    if (!it->status().ok()) return to_error_code(it->status());
+    return out;
+}
+
+result<log_offset> embedded_log::end(partition_id partition) const {
+    if (partition.value() != 0) return log_offset(0);
+    return log_offset(end_.load());
+}
+
+}  // namespace regledger::events

@@ -1,0 +1,76 @@
+// event_log: the interface both logs implement — the embedded RocksDB log
+// (events/embedded_log.h) and Apache Kafka (events/kafka_log.h).
+//
+// A log is a set of partitions, each an ordered sequence of records with
+// offsets. A record is one encoded event_record (events/codec.h) and its key,
+// the stream id, which decides the partition, so a stream's events stay in
+// order. The embedded log has one partition whose offsets are the global
+// sequence 0, 1, 2, ...
+//
+// Appending is two-phase so that the local store can record the positions it
+// reflects in the same commit:
+//   stage(records)  -> the positions the records will have;
+//   commit(local)   -> the records are durable, and `local` (the projection
+//                      rows, command outcomes and checkpoint that reflect
+//                      them) is written: embedded, in ONE synced RocksDB
+//                      write; Kafka, the transaction commits, then `local` is
+//                      written (a crash in between is repaired on start by
+//                      reading the log from the checkpoint);
+//   abort()         -> nothing staged becomes visible.
+// A record is acknowledged only after commit() returned success.
+//
+// Thread-safety: one writer thread calls stage/commit/abort; read() and end()
+// may be called from any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "engine/events.h"
+#include "engine/ids.h"
+#include "engine/result.h"
+
+namespace rocksdb {
+class WriteBatch;
+}
+
+namespace regledger::events {
+
+struct log_record {
+    // The Kafka key; decides the partition.
+    stream_id key;
+    // The Kafka `type` header, for consumers that filter without decoding.
+    event_type_id type = 0;
+    // The encoded event_record (events/codec.h).
+    std::vector<std::uint8_t> value;
+};
+
+struct stored_record {
+    log_position position;
+    std::vector<std::uint8_t> value;
+};
+
+class event_log {
+public:
+    virtual ~event_log() = default;
+
+    virtual std::int32_t partition_count() const noexcept = 0;
+    // The partition a stream's records go to.
+    virtual partition_id partition_of(const stream_id& key) const noexcept = 0;
+
+    // REQUIRES: nothing is staged (the previous stage was committed or aborted).
+    [[nodiscard]] virtual result<std::vector<log_position>> stage(std::span<const log_record> records) = 0;
+    // REQUIRES: stage() succeeded since the last commit/abort.
+    [[nodiscard]] virtual result<void> commit(rocksdb::WriteBatch& local) = 0;
+    virtual void abort() noexcept = 0;
+
+    // Up to `max_records` committed records of `from.partition`, starting at
+    // `from.offset`, in log order.
+    [[nodiscard]] virtual result<std::vector<stored_record>> read(log_position from, std::size_t max_records) const = 0;
+    // The offset the next record of `partition` will get.
+    [[nodiscard]] virtual result<log_offset> end(partition_id partition) const = 0;
+};
+
+}  // namespace regledger::events

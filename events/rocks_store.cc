@@ -1,0 +1,105 @@
+#include "events/rocks_store.h"
+
+#include <cassert>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/table.h>
+
+namespace regledger::events {
+namespace {
+
+class store_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "regledger.store"; }
+    std::string message(int value) const override {
+        switch (static_cast<store_errc>(value)) {
+            case store_errc::io_error: return "storage I/O error";
+            case store_errc::corruption: return "storage corruption";
+            case store_errc::not_found: return "not found in storage";
+            case store_errc::invalid_argument: return "invalid storage request";
+            case store_errc::busy: return "storage busy";
+            case store_errc::other: return "storage error";
+        }
+        return "storage error";
+    }
+};
+
+}  // namespace
+
+const std::error_category& store_category() noexcept {
+    static const store_category_impl category;
+    return category;
+}
+
+std::error_code to_error_code(const rocksdb::Status& status) noexcept {
+    if (status.IsIOError()) return store_errc::io_error;
+    if (status.IsCorruption()) return store_errc::corruption;
+    if (status.IsNotFound()) return store_errc::not_found;
+    if (status.IsInvalidArgument()) return store_errc::invalid_argument;
+    if (status.IsBusy() || status.IsTryAgain() || status.IsTimedOut()) return store_errc::busy;
+    return store_errc::other;
+}
+
+result<std::unique_ptr<rocks_store>> rocks_store::open(const store_options& options,
+                                                      std::span<const std::string_view> column_families) {
+    rocksdb::Options db_options;
+    db_options.create_if_missing = options.create_if_missing;
+    db_options.create_missing_column_families = true;
+    db_options.IncreaseParallelism(2);
+    db_options.max_open_files = 512;
+    // The log and the read models are written together; one WAL keeps them
+    // atomic, and paranoid checks catch damaged files at open.
+    db_options.paranoid_checks = true;
+
+    rocksdb::ColumnFamilyOptions cf_options;
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+    cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+    for (std::string_view name : column_families) descriptors.emplace_back(std::string(name), cf_options);
+
+    // A directory with families this build does not know was written by
+    // another version: refuse it rather than ignore part of it.
+    std::vector<std::string> existing;
+    if (rocksdb::DB::ListColumnFamilies(db_options, options.dir.string(), &existing).ok()) {
+        for (const auto& name : existing) {
+            bool known = name == rocksdb::kDefaultColumnFamilyName;
+            for (std::string_view wanted : column_families) known = known || wanted == name;
+            if (!known) return make_error_code(store_errc::invalid_argument);
+        }
+    }
+
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    const auto status = rocksdb::DB::Open(db_options, options.dir.string(), descriptors, &handles, &raw);
+    if (!status.ok()) return to_error_code(status);
+    std::unique_ptr<rocks_store> store(new rocks_store());
+    store->options_ = options;
+    store->db_.reset(raw);
+    for (std::size_t i = 0; i < handles.size(); ++i) store->families_[descriptors[i].name] = handles[i];
+    return store;
+}
+
+rocks_store::~rocks_store() {
+    if (!db_) return;
+    for (auto& [name, handle] : families_) db_->DestroyColumnFamilyHandle(handle);
+    db_->Close();
+}
+
+rocksdb::ColumnFamilyHandle* rocks_store::cf(std::string_view name) const {
+    const auto it = families_.find(name);
+    assert(it != families_.end() && "a column family the store was not opened with");
+    return it->second;
+}
+
+result<void> rocks_store::write(rocksdb::WriteBatch& batch) {
+    rocksdb::WriteOptions options;
+    options.sync = options_.sync_writes;
+    const auto status = db_->Write(options, &batch);
+    if (!status.ok()) return to_error_code(status);
+    return success();
+}
+
+}  // namespace regledger::events

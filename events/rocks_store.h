@@ -1,0 +1,78 @@
+// rocks_store: the one RocksDB database of a data directory, with its column
+// families. The embedded log keeps its records in the `log` column family and
+// the projections keep theirs beside it, so one WriteBatch can hold both.
+//
+// Column families are named by their users when the store is opened; every
+// name the directory already has must be among them (a directory written by
+// a later version with more families is refused rather than half-read).
+//
+// Thread-safety: RocksDB's: reads and writes from any thread; open/close from
+// one thread.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "engine/result.h"
+
+namespace regledger::events {
+
+// RocksDB failures as std::error_code, category "regledger.store".
+enum class store_errc : int {
+    io_error = 1,
+    corruption = 2,
+    not_found = 3,
+    invalid_argument = 4,
+    busy = 5,
+    other = 6,
+};
+const std::error_category& store_category() noexcept;
+inline std::error_code make_error_code(store_errc e) noexcept { return {static_cast<int>(e), store_category()}; }
+std::error_code to_error_code(const rocksdb::Status& status) noexcept;
+
+struct store_options {
+    std::filesystem::path dir;
+    bool create_if_missing = true;
+    // fsync every write (the default: an acknowledged command is durable).
+    bool sync_writes = true;
+    // RocksDB block cache for the read models.
+    std::size_t block_cache_bytes = 256u << 20;
+};
+
+class rocks_store {
+public:
+    // Opens (or creates) the database in options.dir with exactly these
+    // column families plus "default".
+    [[nodiscard]] static result<std::unique_ptr<rocks_store>> open(const store_options& options,
+                                                                  std::span<const std::string_view> column_families);
+    ~rocks_store();
+    rocks_store(const rocks_store&) = delete;
+    rocks_store& operator=(const rocks_store&) = delete;
+
+    rocksdb::DB& db() noexcept { return *db_; }
+    // REQUIRES: `name` was given to open().
+    rocksdb::ColumnFamilyHandle* cf(std::string_view name) const;
+
+    // Writes `batch` atomically; synced when options.sync_writes.
+    [[nodiscard]] result<void> write(rocksdb::WriteBatch& batch);
+    const store_options& options() const noexcept { return options_; }
+
+private:
+    rocks_store() = default;
+    store_options options_;
+    std::unique_ptr<rocksdb::DB> db_;
+    std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> families_;
+};
+
+}  // namespace regledger::events
+
+template <>
+struct std::is_error_code_enum<regledger::events::store_errc> : std::true_type {};

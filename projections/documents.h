@@ -1,0 +1,38 @@
+// The JSON documents the read models store and the query API serves, built
+// from a stream's state (engine/state.h) by one function each, so that the
+// live projection, a rebuild and an as-of query (which folds the stream up to
+// an instant) all give the same bytes.
+//
+// The documents hold every field, confidential ones included; what a caller
+// may see is cut at the API's edge by role (第9、18、24条). public_view()
+// keeps only the public fields of 第18条.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include "engine/state.h"
+
+namespace regledger::projections {
+
+// API.md `GET /v1/registrations/{id}` (without `position`, which the query
+// adds), plus `record_version`, `revocation` when revoked, and
+// `applications`: every application's document, oldest first.
+boost::json::object registration_document(const registration_state& state);
+
+// API.md `GET /v1/applications/{id}`: the application with its status,
+// deadlines and objections, and the registration it belongs to.
+boost::json::object application_document(const registration_state& state, const application_state& app);
+
+// A publicity list item (第18条: subject names, kind, data name, summary).
+boost::json::object publicity_item(const registration_state& state, const application_state& app);
+
+// `GET /v1/public/codes/{code}`: {code, data_name, subjects, status,
+// valid_from, valid_until}.
+boost::json::object public_code_document(const registration_state& state);
+
+// An account as clerks see it.
+boost::json::object account_document(const account_state& state);
+
+}  // namespace regledger::projections

@@ -1,0 +1,78 @@
+#include "projections/ledger.h"
+
+#include <fmt/format.h>
+
+#include "events/embedded_log.h"
+#include "events/log_verify.h"
+#include "projections/keys.h"
+#include "projections/replay.h"
+
+namespace regledger::projections {
+
+std::vector<std::string_view> ledger::embedded_families() {
+    std::vector<std::string_view> families(all_families.begin(), all_families.end());
+    families.push_back(events::embedded_log::column_family);
+    return families;
+}
+
+result<std::uint64_t> catch_up(events::rocks_store& store, events::event_log& log, const read_model& reads) {
+    replayer replay(store, reads);
+    for (std::int32_t p = 0; p < log.partition_count(); ++p) {
+        const partition_id partition(p);
+        BOOST_OUTCOME_TRY(auto end, log.end(partition));
+        for (log_offset next = reads.checkpoint(partition); next < end;) {
+            BOOST_OUTCOME_TRY(auto records, log.read({partition, next}, 4096));
+            if (records.empty()) break;
+            BOOST_OUTCOME_TRY(replay.apply(records));
+            next = log_offset(records.back().position.offset.value() + 1);
+        }
+    }
+    return replay.applied();
+}
+
+result<std::unique_ptr<ledger>, open_failure> ledger::open_embedded(const ledger_options& options, const clock& time,
+                                                                   ledger_context context) {
+    std::unique_ptr<ledger> l(new ledger(time));
+    events::store_options store_options;
+    store_options.dir = options.data_dir;
+    store_options.sync_writes = options.sync_writes;
+    const auto families = embedded_families();
+    auto store = events::rocks_store::open(store_options, families);
+    if (!store) {
+        return open_failure{fmt::format("cannot open the data directory {}: {}", options.data_dir.string(),
+                                        store.error().message()),
+                            std::nullopt};
+    }
+    l->store_ = std::move(store).value();
+    auto log = events::embedded_log::open(*l->store_);
+    if (!log) return open_failure{fmt::format("cannot open the log: {}", log.error().message()), std::nullopt};
+    l->log_ = std::move(log).value();
+
+    events::verify_options verify;
+    verify.progress = options.verify_progress;
+    auto verified = events::verify_log(*l->log_, verify);
+    if (!verified) {
+        const auto& problem = verified.error();
+        return open_failure{fmt::format("the log is damaged at position {}:{}: {}; refusing to serve",
+                                        problem.position.partition.value(), problem.position.offset.value(),
+                                        problem.what),
+                            problem.position};
+    }
+    l->reads_ = std::make_unique<read_model>(*l->store_, *l->log_);
+    auto caught_up = catch_up(*l->store_, *l->log_, *l->reads_);
+    if (!caught_up) {
+        return open_failure{fmt::format("cannot apply the log to the read models: {}", caught_up.error().message()),
+                            std::nullopt};
+    }
+    l->writer_ = std::make_unique<writer>(*l->store_, *l->log_, *l->reads_, time, context, options.writer);
+    l->writer_->start();
+    return l;
+}
+
+void ledger::close() {
+    if (writer_) writer_->stop();
+}
+
+ledger::~ledger() { close(); }
+
+}  // namespace regledger::projections

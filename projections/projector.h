@@ -1,0 +1,90 @@
+// The projector: turns events and the states they produce into read-model
+// rows (projections/keys.h), collected in one RocksDB WriteBatch.
+//
+// Two kinds of rows:
+//   - per event: the stream's history, the service-report figures (第21条),
+//     the code-sequence counters;
+//   - per stream, once a batch is done with it: the documents, the indexes,
+//     the publicity list, the timers, the status counts and the stream head.
+//     They are derived from the state before the batch and after it, so a
+//     stream touched by many events in one batch is written once, and a
+//     rebuild (which starts from nothing) writes each stream exactly once.
+// Counters are read-modify-write; a projection_batch keeps the values it has
+// read or changed, so several changes in one batch add up.
+//
+// Thread-safety: a projection_batch belongs to one thread (the writer's, or
+// rebuild's).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <rocksdb/write_batch.h>
+
+#include "engine/envelope.h"
+#include "engine/state.h"
+#include "events/rocks_store.h"
+#include "projections/keys.h"
+
+namespace regledger::projections {
+
+// How a command ended, as the `commands` family keeps it: the first outcome
+// of a command id, returned again for every repetition (API.md).
+struct stored_outcome {
+    bool ok = false;
+    // ok: the stream and the versions the command appended (from > to when it
+    // appended nothing: a no-op timeout, a repeated objection).
+    stream_id stream;
+    std::uint64_t from_version = 0;
+    std::uint64_t to_version = 0;
+    std::vector<log_position> positions;
+    // !ok: the rejection.
+    rejection error;
+
+    friend bool operator==(const stored_outcome&, const stored_outcome&) = default;
+};
+std::string encode_outcome(const stored_outcome& outcome);
+std::optional<stored_outcome> decode_outcome(std::string_view value);
+
+class projection_batch {
+public:
+    // `store` answers the counter reads; a fresh store (rebuild) has none.
+    explicit projection_batch(events::rocks_store& store);
+
+    rocksdb::WriteBatch& batch() noexcept { return batch_; }
+
+    // Per event. `before` is the stream's state before `record`.
+    void on_registration_event(const registration_state& before, const event_record& record,
+                               const std::vector<std::uint8_t>& encoded);
+    void on_account_event(const event_record& record, const std::vector<std::uint8_t>& encoded);
+
+    // Per stream, after all of the batch's events of that stream.
+    void on_registration_settled(const registration_state& before, const registration_state& after,
+                                 const digest& head_hash);
+    void on_account_settled(const account_state& after, const digest& head_hash);
+
+    void on_command(const command_id& id, const stored_outcome& outcome);
+    void on_checkpoint(partition_id partition, log_offset next);
+
+    // The next code sequence number of (institution, year), counting the
+    // codes this batch has issued already.
+    std::uint32_t next_code_sequence(const institution_id& inst, int year);
+
+    // Writes the counters this batch changed into the WriteBatch. Call once,
+    // after everything else.
+    void finish();
+
+private:
+    std::int64_t& counter(std::string_view family, const std::string& key);
+    void bump_figure(const institution_id& inst, calendar_date day, std::string_view figure);
+
+    events::rocks_store& store_;
+    rocksdb::WriteBatch batch_;
+    // (family, key) -> value, for the counters read or changed in this batch.
+    std::map<std::pair<std::string, std::string>, std::int64_t> counters_;
+};
+
+}  // namespace regledger::projections

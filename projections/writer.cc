@@ -1,0 +1,446 @@
+#include "projections/writer.h"
+
+#include <cassert>
+#include <future>
+
+#include <fmt/format.h>
+
+#include "engine/decide.h"
+#include "engine/validate.h"
+#include "events/canonical.h"
+#include "events/codec.h"
+
+namespace regledger::projections {
+
+// A stream's state: a registration or an account, and the hash of its last
+// event (the next event's prev_hash).
+struct writer::cached {
+    std::variant<registration_state, account_state> state;
+    digest head;
+};
+
+// A stream the current batch touches: as it was before the batch and as the
+// batch's events have left it so far.
+struct writer::stream_work {
+    cached before;
+    cached now;
+};
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+stream_version version_of(const std::variant<registration_state, account_state>& s) {
+    return std::visit([](const auto& x) { return x.version; }, s);
+}
+
+bool is_account_stream(const stream_id& id) { return id.value().starts_with("acct-"); }
+
+command_outcome unavailable(std::string message) {
+    command_outcome o;
+    o.result_kind = command_outcome::kind::unavailable;
+    o.error = reject(errc::unavailable, std::move(message));
+    return o;
+}
+
+command_outcome rejected(rejection r) {
+    command_outcome o;
+    o.result_kind = command_outcome::kind::rejected;
+    o.error = std::move(r);
+    return o;
+}
+
+void add_to_histogram(std::map<double, std::uint64_t>& buckets, double value) {
+    static constexpr double bounds[] = {1,    2,    5,     10,    25,    50,     100,    250,     500,
+                                        1000, 2500, 5000,  10000, 25000, 50000,  100000, 250000, 1e300};
+    for (double b : bounds) {
+        if (value <= b) {
+            ++buckets[b];
+            return;
+        }
+    }
+}
+
+std::string_view outcome_name(command_outcome::kind k) {
+    switch (k) {
+        case command_outcome::kind::applied: return "applied";
+        case command_outcome::kind::rejected: return "rejected";
+        case command_outcome::kind::unavailable: return "unavailable";
+    }
+    return "unknown";
+}
+
+}  // namespace
+
+writer::writer(events::rocks_store& store, events::event_log& log, read_model& reads, const clock& time,
+               ledger_context context, writer_options options)
+    : store_(store), log_(log), reads_(reads), clock_(time), context_(context), options_(options) {
+    assert(context_.rules != nullptr && context_.institutions != nullptr);
+}
+
+writer::~writer() { stop(); }
+
+void writer::start() {
+    std::lock_guard lock(mutex_);
+    if (thread_.joinable()) return;
+    accepting_ = true;
+    stopping_ = false;
+    thread_ = std::thread([this] { run(); });
+}
+
+void writer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        accepting_ = false;
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void writer::submit(command_envelope cmd, callback done) {
+    {
+        std::lock_guard lock(mutex_);
+        if (accepting_ && queue_.size() < options_.queue_commands_max) {
+            queue_.push_back({std::move(cmd), std::move(done)});
+            if (queue_.size() == 1 || queue_.size() >= options_.batch_commands_max) wake_.notify_one();
+            return;
+        }
+    }
+    {
+        std::lock_guard lock(metrics_mutex_);
+        ++metrics_.unavailable;
+    }
+    done(unavailable(accepting_ ? "the writer queue is full; nothing was written" : "the writer is not running"));
+}
+
+command_outcome writer::execute(command_envelope cmd) {
+    std::promise<command_outcome> promise;
+    auto future = promise.get_future();
+    submit(std::move(cmd), [&promise](command_outcome o) { promise.set_value(std::move(o)); });
+    return future.get();
+}
+
+writer_metrics writer::metrics() const {
+    std::lock_guard lock(metrics_mutex_);
+    writer_metrics m = metrics_;
+    std::lock_guard queue_lock(mutex_);
+    m.queue_depth = queue_.size();
+    return m;
+}
+
+void writer::run() {
+    std::vector<pending> batch;
+    for (;;) {
+        batch.clear();
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, nothing left
+            // Group commit: wait a little for more, unless the batch is full.
+            if (queue_.size() < options_.batch_commands_max && !stopping_) {
+                wake_.wait_for(lock, options_.batch_wait,
+                               [&] { return stopping_ || queue_.size() >= options_.batch_commands_max; });
+            }
+            const std::size_t n = std::min(queue_.size(), options_.batch_commands_max);
+            for (std::size_t i = 0; i < n; ++i) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+        process(batch);
+    }
+}
+
+void writer::process(std::vector<pending>& batch) {
+    const auto started = clock_type::now();
+    // Instants stamped on events never go backwards, whatever the clock does.
+    const instant now = std::max(clock_.now(), last_now_);
+    last_now_ = now;
+
+    projection_batch rows(store_);
+    std::map<stream_id, stream_work> touched;
+    std::unordered_map<application_id, registration_id> new_applications;
+    std::unordered_map<command_id, std::size_t> first_in_batch;
+    std::vector<command_outcome> outcomes(batch.size());
+    // For each command: the index of the earlier command in this batch whose
+    // outcome it repeats, or npos.
+    std::vector<std::size_t> repeats(batch.size(), std::string::npos);
+    std::vector<events::log_record> records;
+    // For each record: the command it belongs to.
+    std::vector<std::size_t> record_owner;
+    bool store_failed = false;
+    std::string store_failure;
+
+    auto fail_store = [&](const std::error_code& ec) {
+        store_failed = true;
+        store_failure = ec.message();
+    };
+
+    // The stream's state as this batch sees it.
+    auto load = [&](const stream_id& id) -> stream_work* {
+        if (auto it = touched.find(id); it != touched.end()) return &it->second;
+        cached c;
+        if (auto hit = cache_.find(id); hit != cache_.end()) {
+            c = *hit->second;
+        } else {
+            if (is_account_stream(id)) {
+                auto s = reads_.load_account(account_id(id.value().substr(5)));
+                if (!s) {
+                    fail_store(s.error());
+                    return nullptr;
+                }
+                c.state = std::move(s).value();
+            } else {
+                auto s = reads_.load_registration(registration_id(id.value().substr(4)));
+                if (!s) {
+                    fail_store(s.error());
+                    return nullptr;
+                }
+                c.state = std::move(s).value();
+            }
+            if (auto head = reads_.head_of(id)) c.head = head->hash;
+        }
+        auto [it, inserted] = touched.emplace(id, stream_work{c, c});
+        return &it->second;
+    };
+
+    for (std::size_t i = 0; i < batch.size() && !store_failed; ++i) {
+        const command_envelope& cmd = batch[i].cmd;
+        if (auto r = validate_command_id(cmd.command_id)) {
+            outcomes[i] = rejected(*r);
+            continue;
+        }
+        // Idempotency: the first outcome of a command id, even after a restart.
+        if (auto it = first_in_batch.find(cmd.command_id); it != first_in_batch.end()) {
+            repeats[i] = it->second;
+            continue;
+        }
+        first_in_batch.emplace(cmd.command_id, i);
+        if (auto stored = reads_.outcome_of(cmd.command_id)) {
+            command_outcome o;
+            o.replayed = true;
+            if (stored->ok) {
+                o.result_kind = command_outcome::kind::applied;
+                o.stream = stored->stream;
+                o.version = stream_version(stored->to_version);
+                o.positions = stored->positions;
+                auto history = reads_.history(stored->stream);
+                if (!history) {
+                    fail_store(history.error());
+                    break;
+                }
+                for (auto& rec : history.value()) {
+                    const auto v = rec.envelope.version.value();
+                    if (v >= stored->from_version && v <= stored->to_version) o.events.push_back(std::move(rec));
+                }
+            } else {
+                o.result_kind = command_outcome::kind::rejected;
+                o.error = stored->error;
+            }
+            outcomes[i] = std::move(o);
+            continue;
+        }
+
+        // The target stream.
+        const command_target target = target_of(cmd.body);
+        stream_id stream;
+        if (const auto* s = std::get_if<stream_id>(&target)) {
+            stream = *s;
+        } else {
+            const auto& app = std::get<application_id>(target);
+            if (auto it = new_applications.find(app); it != new_applications.end()) {
+                stream = registration_stream(it->second);
+            } else if (auto reg = reads_.registration_of(app)) {
+                stream = registration_stream(*reg);
+            }
+        }
+
+        decide_context ctx;
+        ctx.now = now;
+        ctx.rules = context_.rules;
+        ctx.institutions = context_.institutions;
+        ctx.issuer = cmd.issued_by;
+        ctx.next_code_sequence = [&rows](const institution_id& inst, int year) {
+            return rows.next_code_sequence(inst, year);
+        };
+        if (cmd.issued_by.role == role::subject) {
+            stream_work* issuer = load(account_stream(cmd.issued_by.account));
+            if (issuer == nullptr) break;
+            ctx.issuer_account = &std::get<account_state>(issuer->now.state);
+        }
+
+        if (stream.value().empty()) {
+            // An application nobody submitted: decide() checks the role and
+            // the fields, then finds no such application.
+            auto r = decide(registration_state{}, cmd.body, ctx);
+            outcomes[i] = rejected(r ? reject(errc::not_found, "no such application") : r.error());
+            continue;
+        }
+        stream_work* work = load(stream);
+        if (work == nullptr) break;
+        const stream_version current = version_of(work->now.state);
+        if (cmd.expected_version && *cmd.expected_version != current) {
+            outcomes[i] = rejected(reject(errc::conflict,
+                                          fmt::format("expected version {} but {} is at version {}",
+                                                      cmd.expected_version->value(), stream.value(), current.value()),
+                                          "/expected_version"));
+            continue;
+        }
+        auto decided = std::visit([&](const auto& s) { return decide(s, cmd.body, ctx); }, work->now.state);
+        if (!decided) {
+            outcomes[i] = rejected(decided.error());
+            continue;
+        }
+
+        command_outcome o;
+        o.result_kind = command_outcome::kind::applied;
+        o.stream = stream;
+        for (const event& e : decided.value()) {
+            event_record rec;
+            envelope& env = rec.envelope;
+            const stream_version version(version_of(work->now.state).value() + 1);
+            env.event_id = event_id(fmt::format("{}/{}", stream.value(), version.value()));
+            env.stream_id = stream;
+            env.version = version;
+            env.occurred_at = now;
+            env.actor = cmd.issued_by;
+            env.command_id = cmd.command_id;
+            env.correlation_id = cmd.correlation_id.value_or(correlation_id(cmd.command_id.value()));
+            env.causation_id = causation_id(cmd.command_id.value());
+            env.rule_set = context_.rules->id;
+            env.calendar_version = context_.rules->calendar->version();
+            env.config_hash = context_.config_hash;
+            env.prev_hash = work->now.head;
+            rec.event = e;
+            env.hash = events::compute_hash(env, e);
+            auto bytes = events::encode(rec);
+
+            if (auto* reg = std::get_if<registration_state>(&work->now.state)) {
+                rows.on_registration_event(*reg, rec, bytes);
+                *reg = evolve(std::move(*reg), e);
+                if (const auto* submitted = std::get_if<application_submitted>(&e)) {
+                    new_applications[submitted->application_id] = submitted->registration_id;
+                }
+            } else {
+                auto& acct = std::get<account_state>(work->now.state);
+                rows.on_account_event(rec, bytes);
+                acct = evolve(std::move(acct), e);
+            }
+            work->now.head = env.hash;
+            records.push_back({stream, type_id_of(e), std::move(bytes)});
+            record_owner.push_back(i);
+            o.events.push_back(std::move(rec));
+        }
+        o.version = version_of(work->now.state);
+        outcomes[i] = std::move(o);
+    }
+
+    double apply_us = std::chrono::duration<double, std::micro>(clock_type::now() - started).count();
+    double append_us = 0;
+    bool committed = false;
+    if (!store_failed) {
+        auto positions = log_.stage(records);
+        if (!positions) {
+            store_failed = true;
+            store_failure = positions.error().message();
+        } else {
+            std::map<partition_id, log_offset> next_offsets;
+            for (std::size_t r = 0; r < records.size(); ++r) {
+                const log_position& p = positions.value()[r];
+                auto& o = outcomes[record_owner[r]];
+                o.positions.push_back(p);
+                auto& next = next_offsets[p.partition];
+                next = log_offset(std::max(next.value(), p.offset.value() + 1));
+            }
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                const auto& o = outcomes[i];
+                if (repeats[i] != std::string::npos || o.replayed) continue;
+                if (o.result_kind == command_outcome::kind::applied) {
+                    stored_outcome s;
+                    s.ok = true;
+                    s.stream = o.stream;
+                    s.to_version = o.version.value();
+                    s.from_version = o.version.value() + 1 - o.events.size();
+                    s.positions = o.positions;
+                    rows.on_command(batch[i].cmd.command_id, s);
+                } else if (o.result_kind == command_outcome::kind::rejected &&
+                           o.error.field != "/command_id") {
+                    stored_outcome s;
+                    s.ok = false;
+                    s.error = o.error;
+                    rows.on_command(batch[i].cmd.command_id, s);
+                }
+            }
+            for (auto& [id, work] : touched) {
+                if (version_of(work.now.state) == version_of(work.before.state)) continue;
+                if (const auto* reg = std::get_if<registration_state>(&work.now.state)) {
+                    rows.on_registration_settled(std::get<registration_state>(work.before.state), *reg, work.now.head);
+                } else {
+                    rows.on_account_settled(std::get<account_state>(work.now.state), work.now.head);
+                }
+            }
+            for (const auto& [partition, next] : next_offsets) rows.on_checkpoint(partition, next);
+            rows.finish();
+            apply_us = std::chrono::duration<double, std::micro>(clock_type::now() - started).count();
+            const auto commit_started = clock_type::now();
+            auto done = log_.commit(rows.batch());
+            append_us = std::chrono::duration<double, std::micro>(clock_type::now() - commit_started).count();
+            if (!done) {
+                store_failed = true;
+                store_failure = done.error().message();
+            } else {
+                committed = true;
+            }
+        }
+        if (!committed) log_.abort();
+    }
+
+    if (committed) {
+        if (cache_.size() + touched.size() > options_.cached_streams_max) cache_.clear();
+        for (auto& [id, work] : touched) cache_[id] = std::make_shared<cached>(std::move(work.now));
+    } else {
+        // Nothing of this batch was written: forget what it computed.
+        for (const auto& [id, work] : touched) cache_.erase(id);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (!outcomes[i].replayed) {
+                outcomes[i] = unavailable(fmt::format("the log could not be written ({}); nothing was written",
+                                                      store_failure));
+            }
+        }
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (repeats[i] != std::string::npos) {
+            outcomes[i] = outcomes[repeats[i]];
+            if (outcomes[i].result_kind != command_outcome::kind::unavailable) outcomes[i].replayed = true;
+        }
+    }
+    record_metrics(outcomes, batch, apply_us, append_us);
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
+}
+
+void writer::record_metrics(const std::vector<command_outcome>& outcomes, const std::vector<pending>& batch,
+                            double apply_us, double append_us) {
+    std::lock_guard lock(metrics_mutex_);
+    ++metrics_.batches;
+    metrics_.commands += batch.size();
+    metrics_.last_batch_commands = batch.size();
+    metrics_.batch_size_sum += batch.size();
+    metrics_.apply_us_sum += apply_us;
+    metrics_.append_us_sum += append_us;
+    add_to_histogram(metrics_.batch_size_buckets, static_cast<double>(batch.size()));
+    add_to_histogram(metrics_.apply_us_buckets, apply_us);
+    add_to_histogram(metrics_.append_us_buckets, append_us);
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        const auto& o = outcomes[i];
+        if (o.replayed) ++metrics_.replayed;
+        switch (o.result_kind) {
+            case command_outcome::kind::applied: metrics_.events += o.replayed ? 0 : o.events.size(); break;
+            case command_outcome::kind::rejected: ++metrics_.rejected; break;
+            case command_outcome::kind::unavailable: ++metrics_.unavailable; break;
+        }
+        ++metrics_.by_type_outcome[fmt::format("{}/{}", type_name_of(batch[i].cmd.body), outcome_name(o.result_kind))];
+    }
+}
+
+}  // namespace regledger::projections

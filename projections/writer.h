@@ -1,0 +1,162 @@
+// writer: the single writer of a ledger's log (ARCHITECTURE.md "The write
+// path"). Commands wait in a bounded queue; the writer thread takes them in
+// batches (group commit: a batch closes at batch_commands_max commands or
+// after batch_wait, whichever comes first) and, for each command:
+//   - returns the first outcome again for a command id seen before (from the
+//     `commands` family, or from earlier in the same batch);
+//   - finds the target stream (an application id through the `applications`
+//     index) and loads its state, with the batch's own earlier events laid
+//     over it;
+//   - checks the expected version, runs decide(), and for each event builds
+//     the envelope (stream version, prev_hash = the stream's head, hash) and
+//     encodes it.
+// Then the batch's records are staged in the log and ONE commit makes them
+// durable together with every projection row, every command outcome and the
+// checkpoint. Only after the commit returned are the commands answered. If the
+// commit fails, nothing is answered as done: every command of the batch gets
+// UNAVAILABLE and the writer's cached states are dropped.
+//
+// Lifecycle: construct, start(), submit() from any thread, stop() (answers
+// what is queued, then joins). The destructor stops.
+// Thread-safety: submit(), execute() and metrics() from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "engine/commands.h"
+#include "engine/envelope.h"
+#include "engine/institutions.h"
+#include "engine/rules/rule_set.h"
+#include "engine/state.h"
+#include "events/event_log.h"
+#include "events/rocks_store.h"
+#include "projections/clock.h"
+#include "projections/projector.h"
+#include "projections/read_model.h"
+
+namespace regledger::projections {
+
+// What decide() needs from outside the streams, fixed for a run.
+struct ledger_context {
+    const rules::rule_set* rules = nullptr;
+    const institution_directory* institutions = nullptr;
+    // SHA-256 of the configuration file in force (recorded in every envelope).
+    digest config_hash;
+};
+
+struct writer_options {
+    std::size_t queue_commands_max = 100'000;
+    std::size_t batch_commands_max = 2'000;
+    std::chrono::microseconds batch_wait{500};
+    // States kept in memory between batches; past it the cache is emptied.
+    std::size_t cached_streams_max = 1'000'000;
+};
+
+struct command_outcome {
+    enum class kind { applied, rejected, unavailable };
+    kind result_kind = kind::unavailable;
+    // applied: the stream, its version after the command, and the events the
+    // command appended (none for a no-op), with their positions.
+    stream_id stream;
+    stream_version version{0};
+    std::vector<event_record> events;
+    std::vector<log_position> positions;
+    // rejected / unavailable.
+    rejection error;
+    // The first outcome of this command id, returned again.
+    bool replayed = false;
+};
+
+struct writer_metrics {
+    std::uint64_t batches = 0;
+    std::uint64_t commands = 0;
+    std::uint64_t events = 0;
+    std::uint64_t rejected = 0;
+    std::uint64_t replayed = 0;
+    std::uint64_t unavailable = 0;
+    std::uint64_t queue_depth = 0;
+    std::uint64_t last_batch_commands = 0;
+    // Commands by type and outcome ("AcceptApplication/applied").
+    std::map<std::string, std::uint64_t> by_type_outcome;
+    // Histograms of batch sizes and of the commit (append) and the decide +
+    // project (apply) time of each batch, in microseconds: bucket upper bound
+    // -> count (cumulative counts are the renderer's job).
+    std::map<double, std::uint64_t> batch_size_buckets;
+    std::map<double, std::uint64_t> append_us_buckets;
+    std::map<double, std::uint64_t> apply_us_buckets;
+    double append_us_sum = 0;
+    double apply_us_sum = 0;
+    std::uint64_t batch_size_sum = 0;
+};
+
+class writer {
+public:
+    using callback = std::function<void(command_outcome)>;
+
+    writer(events::rocks_store& store, events::event_log& log, read_model& reads, const clock& time,
+           ledger_context context, writer_options options);
+    ~writer();
+    writer(const writer&) = delete;
+    writer& operator=(const writer&) = delete;
+
+    void start();
+    // Stops taking commands (later submits get UNAVAILABLE), finishes what is
+    // queued, then joins the thread.
+    void stop();
+
+    // Queues `cmd`; `done` runs on the writer thread once the outcome is
+    // known. A full or stopped queue answers UNAVAILABLE at once, on the
+    // caller's thread.
+    void submit(command_envelope cmd, callback done);
+    // submit() and wait for the outcome.
+    command_outcome execute(command_envelope cmd);
+
+    writer_metrics metrics() const;
+    const ledger_context& context() const noexcept { return context_; }
+
+private:
+    struct pending {
+        command_envelope cmd;
+        callback done;
+    };
+    struct stream_work;
+
+    void run();
+    void process(std::vector<pending>& batch);
+    void record_metrics(const std::vector<command_outcome>& outcomes, const std::vector<pending>& batch,
+                        double apply_us, double append_us);
+
+    events::rocks_store& store_;
+    events::event_log& log_;
+    read_model& reads_;
+    const clock& clock_;
+    ledger_context context_;
+    writer_options options_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<pending> queue_;
+    bool accepting_ = false;
+    bool stopping_ = false;
+    std::thread thread_;
+
+    // Writer-thread state: the last instant stamped and the cached streams.
+    instant last_now_;
+    struct cached;
+    std::unordered_map<stream_id, std::shared_ptr<cached>> cache_;
+
+    mutable std::mutex metrics_mutex_;
+    writer_metrics metrics_;
+};
+
+}  // namespace regledger::projections
