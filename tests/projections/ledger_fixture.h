@@ -1,0 +1,127 @@
+// A ledger in a temporary data directory, with the sample institutions, a
+// manual clock and a scheduler: the projections tests' shared world.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <unistd.h>
+
+#include "engine/institutions.h"
+#include "engine/rules/rule_set.h"
+#include "projections/ledger.h"
+#include "projections/scheduler.h"
+#include "tests/engine/domain_harness.h"
+
+namespace regledger::testing {
+
+// A directory removed when the test ends.
+class temp_dir {
+public:
+    temp_dir() {
+        static std::atomic<int> counter{0};
+        path_ = std::filesystem::temp_directory_path() /
+                fmt::format("regledger-test-{}-{}", ::getpid(), counter.fetch_add(1));
+        std::filesystem::remove_all(path_);
+        std::filesystem::create_directories(path_);
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+class ledger_fixture {
+public:
+    explicit ledger_fixture(instant start = at("2026-03-02T09:00:00+08:00"))
+        : institutions_(sample_institutions()), clock_(start) {
+        open();
+    }
+    ~ledger_fixture() { close(); }
+
+    void open(projections::writer_options options = {}) {
+        projections::ledger_options o;
+        o.data_dir = dir_.path() / "data";
+        o.writer = options;
+        projections::ledger_context ctx{&rules::rule_set::ln_2025(), &institutions_, digest{}};
+        auto l = projections::ledger::open_embedded(o, clock_, ctx);
+        REQUIRE_MESSAGE(l.has_value(), (l ? std::string() : l.error().message));
+        ledger_ = std::move(l).value();
+        scheduler_ = std::make_unique<projections::scheduler>(ledger_->writes(), ledger_->reads(), clock_);
+        seed_accounts();
+    }
+    void close() {
+        scheduler_.reset();
+        ledger_.reset();
+    }
+    void reopen() {
+        close();
+        open();
+    }
+
+    projections::ledger& ledger() { return *ledger_; }
+    projections::read_model& reads() { return ledger_->reads(); }
+    projections::manual_clock& clock() { return clock_; }
+    projections::scheduler& scheduler() { return *scheduler_; }
+    const std::filesystem::path& dir() const { return dir_.path(); }
+    std::filesystem::path data_dir() const { return dir_.path() / "data"; }
+    const institution_directory& institutions() const { return institutions_; }
+
+    projections::command_outcome run(const command& c, const actor& issuer, std::string id = {}) {
+        command_envelope env;
+        env.command_id = command_id(id.empty() ? fmt::format("cmd-{}", next_id_++) : id);
+        env.issued_by = issuer;
+        env.body = c;
+        return ledger_->writes().execute(std::move(env));
+    }
+    projections::command_outcome ok(const command& c, const actor& issuer, std::string id = {}) {
+        auto o = run(c, issuer, std::move(id));
+        REQUIRE_MESSAGE(o.result_kind == projections::command_outcome::kind::applied, api_code(o.error.code), " ",
+                        o.error.message);
+        return o;
+    }
+    // Moves the manual clock and fires what is due, as the admin clock route does.
+    projections::fire_report advance(std::string_view to) {
+        REQUIRE(clock_.set(at(to)).has_value());
+        return scheduler_->fire_due();
+    }
+
+    // Opens and verifies the accounts of acct-a and acct-b (once per directory).
+    void seed_accounts() {
+        if (reads().head_of(account_stream(account_id("acct-a")))) return;
+        ok(open_account{account_id("acct-a"), "沈阳市公交集团", std::string(uscc_a), subject_type::public_utility,
+                        "210100"},
+           anyone());
+        ok(verify_account{account_id("acct-a")}, clerk("LN-SY"));
+        ok(open_account{account_id("acct-b"), "北京数据运营公司", std::string(uscc_b), subject_type::authorized_operator,
+                        "210100"},
+           anyone());
+        ok(verify_account{account_id("acct-b")}, clerk("LN-SY"));
+    }
+
+    // The whole procedure for an initial application of `reg` (fixed dates).
+    void make_valid(const std::string& reg, const std::string& app) {
+        auto c = initial_application(app);
+        c.registration_id = registration_id(reg);
+        ok(c, subject("acct-a"));
+        ok(accept_application{application_id(app)}, clerk("LN-SY"));
+        ok(pass_review{application_id(app)}, clerk("LN-SY"));
+    }
+
+private:
+    temp_dir dir_;
+    institution_directory institutions_;
+    projections::manual_clock clock_;
+    std::unique_ptr<projections::ledger> ledger_;
+    std::unique_ptr<projections::scheduler> scheduler_;
+    int next_id_ = 1;
+};
+
+}  // namespace regledger::testing

@@ -1,0 +1,75 @@
+// The embedded ledger end to end: commands through the writer, queries on the
+// read models, timers through the scheduler, restarts.
+#include "tests/projections/ledger_fixture.h"
+
+using namespace regledger;
+using namespace regledger::testing;
+using kind = projections::command_outcome::kind;
+
+TEST_CASE("Ledger: a registration through the whole procedure, with queries on the way") {
+    ledger_fixture f;
+    const auto submitted = f.ok(initial_application(), subject("acct-a"));
+    CHECK(submitted.stream == stream_id("reg-reg-1"));
+    CHECK(submitted.version == stream_version(1));
+    REQUIRE(submitted.positions.size() == 1);
+    CHECK(submitted.events[0].envelope.prev_hash == digest{});
+
+    auto doc = f.reads().registration(registration_id("reg-1"));
+    REQUIRE(doc);
+    CHECK(doc->document.at("status").as_string() == "pending");
+    CHECK(doc->document.at("open_application").at("acceptance_due").as_string() == "2026-03-05");
+    CHECK(doc->position.offset.value() == submitted.positions[0].offset.value() + 1);
+
+    const auto accepted = f.ok(accept_application{application_id("app-1")}, clerk("LN-SY"));
+    CHECK(accepted.events[0].envelope.prev_hash == submitted.events[0].envelope.hash);
+    f.ok(pass_review{application_id("app-1")}, clerk("LN-SY"));
+    CHECK(f.reads().publicity().document.at("items").as_array().size() == 1);
+
+    const auto fired = f.advance("2026-03-18T00:00:00+08:00");
+    CHECK(fired.applied == 1);  // PublicityEnded + CodeIssued, one command
+    doc = f.reads().registration(registration_id("reg-1"));
+    CHECK(doc->document.at("status").as_string() == "valid");
+    const std::string code(doc->document.at("code").as_string());
+    CHECK(f.reads().publicity().document.at("items").as_array().empty());
+    const auto by_code = f.reads().by_code(code);
+    REQUIRE(by_code);
+    CHECK(by_code->document.at("status").as_string() == "valid");
+    CHECK(by_code->document.at("subjects").as_array().at(0).as_string() == "沈阳市公交集团");
+}
+
+TEST_CASE("Ledger: a repeated command id returns the first outcome, also after a restart") {
+    ledger_fixture f;
+    const auto first = f.ok(initial_application(), subject("acct-a"), "c-1");
+    const auto again = f.run(initial_application(), subject("acct-a"), "c-1");
+    CHECK(again.result_kind == kind::applied);
+    CHECK(again.replayed);
+    CHECK(again.version == first.version);
+    REQUIRE(again.events.size() == 1);
+    CHECK(again.events[0] == first.events[0]);
+    const auto refused = f.run(accept_application{application_id("app-404")}, clerk("LN-SY"), "c-2");
+    CHECK(refused.result_kind == kind::rejected);
+    CHECK(refused.error.code == errc::not_found);
+    f.reopen();
+    const auto after_restart = f.run(initial_application(), subject("acct-a"), "c-1");
+    CHECK(after_restart.replayed);
+    CHECK(after_restart.events == first.events);
+    const auto refused_again = f.run(accept_application{application_id("app-404")}, clerk("LN-SY"), "c-2");
+    CHECK(refused_again.replayed);
+    CHECK(refused_again.error == refused.error);
+}
+
+TEST_CASE("Ledger: expected version is checked") {
+    ledger_fixture f;
+    f.ok(initial_application(), subject("acct-a"));
+    command_envelope env;
+    env.command_id = command_id("v-1");
+    env.issued_by = clerk("LN-SY");
+    env.body = accept_application{application_id("app-1")};
+    env.expected_version = stream_version(7);
+    const auto o = f.ledger().writes().execute(env);
+    CHECK(o.result_kind == kind::rejected);
+    CHECK(o.error.code == errc::conflict);
+    env.command_id = command_id("v-2");
+    env.expected_version = stream_version(1);
+    CHECK(f.ledger().writes().execute(env).result_kind == kind::applied);
+}
