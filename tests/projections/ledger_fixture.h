@@ -13,6 +13,7 @@
 #include "engine/institutions.h"
 #include "engine/rules/rule_set.h"
 #include "projections/ledger.h"
+#include "projections/rebuild.h"
 #include "projections/scheduler.h"
 #include "tests/engine/domain_harness.h"
 

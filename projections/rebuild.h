@@ -1,0 +1,40 @@
+// rebuild: re-derives every read model from the log (ARCHITECTURE.md "The
+// read side": the log is the source of truth, RocksDB a cache of it).
+//
+// Reads the data directory's log into a fresh store beside it (the log's
+// records copied as they are, every projection replayed from them), carries
+// over what the log cannot tell (the outcomes of rejected commands), then
+// swaps the fresh store in: the old directory is renamed aside, the fresh one
+// takes its name, and the old one is removed. A crash before the swap leaves
+// the old directory untouched; the leftover fresh one is removed by the next
+// rebuild.
+//
+// REQUIRES: no server has the directory open (RocksDB's lock refuses it).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "engine/result.h"
+
+namespace regledger::projections {
+
+struct rebuild_options {
+    std::filesystem::path data_dir;
+    std::size_t read_batch_records = 8192;
+    // Records replayed so far, and in all.
+    std::function<void(std::uint64_t done, std::uint64_t total)> progress;
+};
+
+struct rebuild_report {
+    std::uint64_t records = 0;
+    std::uint64_t streams = 0;
+    std::uint64_t rejected_outcomes_kept = 0;
+    double seconds = 0;
+};
+
+[[nodiscard]] result<rebuild_report, std::string> rebuild(const rebuild_options& options);
+
+}  // namespace regledger::projections
