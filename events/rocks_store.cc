@@ -73,7 +73,9 @@ result<std::unique_ptr<rocks_store>> rocks_store::open(const store_options& opti
 
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
-    const auto status = rocksdb::DB::Open(db_options, options.dir.string(), descriptors, &handles, &raw);
+    const auto status = options.read_only
+                            ? rocksdb::DB::OpenForReadOnly(db_options, options.dir.string(), descriptors, &handles, &raw)
+                            : rocksdb::DB::Open(db_options, options.dir.string(), descriptors, &handles, &raw);
     if (!status.ok()) return to_error_code(status);
     std::unique_ptr<rocks_store> store(new rocks_store());
     store->options_ = options;

@@ -43,6 +43,9 @@ struct store_options {
     bool create_if_missing = true;
     // fsync every write (the default: an acknowledged command is durable).
     bool sync_writes = true;
+    // Open without taking the directory's lock and refuse every write (for
+    // verification beside a running server).
+    bool read_only = false;
     // RocksDB block cache for the read models.
     std::size_t block_cache_bytes = 256u << 20;
 };

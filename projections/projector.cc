@@ -271,7 +271,15 @@ std::uint32_t projection_batch::next_code_sequence(const institution_id& inst, i
 }
 
 void projection_batch::finish() {
-    for (const auto& [id, value] : counters_) batch_.Put(store_.cf(id.first), id.second, encode_i64(value));
+    // A count back at zero is no row at all, as if it had never been counted:
+    // the live store and a rebuild then hold the same rows.
+    for (const auto& [id, value] : counters_) {
+        if (value == 0) {
+            batch_.Delete(store_.cf(id.first), id.second);
+        } else {
+            batch_.Put(store_.cf(id.first), id.second, encode_i64(value));
+        }
+    }
 }
 
 }  // namespace regledger::projections

@@ -13,6 +13,71 @@
 
 namespace regledger::projections {
 
+result<rebuild_report, std::string> replay_into(const events::event_log& source_log, const read_model& source_reads,
+                                                const std::filesystem::path& fresh_dir, const rebuild_options& options) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto families = ledger::embedded_families();
+    rebuild_report report;
+    events::store_options target_options;
+    target_options.dir = fresh_dir;
+    // Written without a sync per batch; one flush makes it durable at the end.
+    target_options.sync_writes = false;
+    auto target = events::rocks_store::open(target_options, families);
+    if (!target) return fmt::format("cannot create {}: {}", fresh_dir.string(), target.error().message());
+    auto target_log = events::embedded_log::open(*target.value());
+    if (!target_log) return fmt::format("cannot open the fresh log: {}", target_log.error().message());
+    read_model target_reads(*target.value(), *target_log.value());
+
+    replayer replay(*target.value(), target_reads);
+    auto end = source_log.end(partition_id(0));
+    if (!end) return fmt::format("cannot read the log: {}", end.error().message());
+    const auto total = static_cast<std::uint64_t>(end.value().value());
+    for (log_offset next(0); next < end.value();) {
+        auto records = source_log.read({partition_id(0), next}, options.read_batch_records);
+        if (!records) return fmt::format("cannot read the log at {}: {}", next.value(), records.error().message());
+        if (records.value().empty()) break;
+        // The log's own records, as they are.
+        rocksdb::WriteBatch copy;
+        for (const auto& r : records.value()) {
+            copy.Put(target.value()->cf(events::embedded_log::column_family),
+                     events::embedded_log::key_of(r.position.offset.value()),
+                     rocksdb::Slice(reinterpret_cast<const char*>(r.value.data()), r.value.size()));
+        }
+        if (auto w = target.value()->write(copy); !w) return "cannot write the fresh log: " + w.error().message();
+        if (auto applied = replay.apply(records.value()); !applied) {
+            return fmt::format("cannot replay the log at {}: {}", next.value(), applied.error().message());
+        }
+        next = log_offset(records.value().back().position.offset.value() + 1);
+        if (options.progress) options.progress(replay.applied(), total);
+    }
+    report.records = replay.applied();
+
+    // Rejected commands, and commands that changed nothing (a repeated
+    // objection, a timer no longer relevant), leave nothing in the log; keep
+    // their outcomes so a repeated command id still gets its first answer.
+    rocksdb::WriteBatch kept;
+    for (const auto& [id, value] : source_reads.dump(cf::commands)) {
+        const auto outcome = decode_outcome(value);
+        if (outcome && (!outcome->ok || outcome->from_version > outcome->to_version)) {
+            kept.Put(target.value()->cf(cf::commands), id, value);
+            ++report.outcomes_kept;
+        }
+    }
+    if (auto w = target.value()->write(kept); !w) return "cannot write the kept outcomes: " + w.error().message();
+    report.streams = target_reads.dump(cf::streams).size();
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    auto& db = target.value()->db();
+    for (std::string_view family : families) {
+        if (auto st = db.Flush(flush, target.value()->cf(family)); !st.ok()) {
+            return "cannot flush the fresh store: " + st.ToString();
+        }
+    }
+    if (auto st = db.SyncWAL(); !st.ok()) return "cannot sync the fresh store: " + st.ToString();
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return report;
+}
+
 result<rebuild_report, std::string> rebuild(const rebuild_options& options) {
     const auto started = std::chrono::steady_clock::now();
     namespace fs = std::filesystem;
@@ -23,75 +88,19 @@ result<rebuild_report, std::string> rebuild(const rebuild_options& options) {
     std::error_code ec;
     fs::remove_all(fresh_dir, ec);
     fs::remove_all(old_dir, ec);
-
-    const auto families = ledger::embedded_families();
     rebuild_report report;
     {
         events::store_options source_options;
         source_options.dir = dir;
         source_options.create_if_missing = false;
-        auto source = events::rocks_store::open(source_options, families);
+        auto source = events::rocks_store::open(source_options, ledger::embedded_families());
         if (!source) return fmt::format("cannot open {}: {}", dir.string(), source.error().message());
         auto source_log = events::embedded_log::open(*source.value());
         if (!source_log) return fmt::format("cannot open the log: {}", source_log.error().message());
         read_model source_reads(*source.value(), *source_log.value());
-
-        events::store_options target_options;
-        target_options.dir = fresh_dir;
-        // Written without a sync per batch; one flush makes it durable before
-        // the swap.
-        target_options.sync_writes = false;
-        auto target = events::rocks_store::open(target_options, families);
-        if (!target) return fmt::format("cannot create {}: {}", fresh_dir.string(), target.error().message());
-        auto target_log = events::embedded_log::open(*target.value());
-        if (!target_log) return fmt::format("cannot open the fresh log: {}", target_log.error().message());
-        read_model target_reads(*target.value(), *target_log.value());
-
-        replayer replay(*target.value(), target_reads);
-        auto end = source_log.value()->end(partition_id(0));
-        if (!end) return fmt::format("cannot read the log: {}", end.error().message());
-        const auto total = static_cast<std::uint64_t>(end.value().value());
-        for (log_offset next(0); next < end.value();) {
-            auto records = source_log.value()->read({partition_id(0), next}, options.read_batch_records);
-            if (!records) return fmt::format("cannot read the log at {}: {}", next.value(), records.error().message());
-            if (records.value().empty()) break;
-            // The log's own records, as they are.
-            rocksdb::WriteBatch copy;
-            for (const auto& r : records.value()) {
-                copy.Put(target.value()->cf(events::embedded_log::column_family),
-                         events::embedded_log::key_of(r.position.offset.value()),
-                         rocksdb::Slice(reinterpret_cast<const char*>(r.value.data()), r.value.size()));
-            }
-            if (auto w = target.value()->write(copy); !w) return "cannot write the fresh log: " + w.error().message();
-            if (auto applied = replay.apply(records.value()); !applied) {
-                return fmt::format("cannot replay the log at {}: {}", next.value(), applied.error().message());
-            }
-            next = log_offset(records.value().back().position.offset.value() + 1);
-            if (options.progress) options.progress(replay.applied(), total);
-        }
-        report.records = replay.applied();
-
-        // Rejected commands leave nothing in the log; keep their outcomes so
-        // a repeated command id still gets its first answer.
-        rocksdb::WriteBatch kept;
-        for (const auto& [id, value] : source_reads.dump(cf::commands)) {
-            const auto outcome = decode_outcome(value);
-            if (outcome && !outcome->ok) {
-                kept.Put(target.value()->cf(cf::commands), id, value);
-                ++report.rejected_outcomes_kept;
-            }
-        }
-        if (auto w = target.value()->write(kept); !w) return "cannot write the kept outcomes: " + w.error().message();
-        report.streams = target_reads.dump(cf::streams).size();
-        rocksdb::FlushOptions flush;
-        flush.wait = true;
-        auto& db = target.value()->db();
-        for (std::string_view family : families) {
-            if (auto s = db.Flush(flush, target.value()->cf(family)); !s.ok()) {
-                return "cannot flush the fresh store: " + s.ToString();
-            }
-        }
-        if (auto s = db.SyncWAL(); !s.ok()) return "cannot sync the fresh store: " + s.ToString();
+        auto replayed = replay_into(*source_log.value(), source_reads, fresh_dir, options);
+        if (!replayed) return replayed.error();
+        report = replayed.value();
     }
     fs::rename(dir, old_dir, ec);
     if (ec) return fmt::format("cannot move {} aside: {}", dir.string(), ec.message());

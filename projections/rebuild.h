@@ -18,6 +18,8 @@
 #include <string>
 
 #include "engine/result.h"
+#include "events/event_log.h"
+#include "projections/read_model.h"
 
 namespace regledger::projections {
 
@@ -31,10 +33,17 @@ struct rebuild_options {
 struct rebuild_report {
     std::uint64_t records = 0;
     std::uint64_t streams = 0;
-    std::uint64_t rejected_outcomes_kept = 0;
+    std::uint64_t outcomes_kept = 0;
     double seconds = 0;
 };
 
 [[nodiscard]] result<rebuild_report, std::string> rebuild(const rebuild_options& options);
+
+// The fresh store of rebuild(): the log's records and every read model
+// replayed from them, in `fresh_dir`, flushed. options.data_dir is unused.
+[[nodiscard]] result<rebuild_report, std::string> replay_into(const events::event_log& source_log,
+                                                              const read_model& source_reads,
+                                                              const std::filesystem::path& fresh_dir,
+                                                              const rebuild_options& options);
 
 }  // namespace regledger::projections

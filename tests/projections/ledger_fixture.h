@@ -14,6 +14,8 @@
 #include "engine/rules/rule_set.h"
 #include "projections/ledger.h"
 #include "projections/rebuild.h"
+#include "projections/verify.h"
+#include "events/embedded_log.h"
 #include "projections/scheduler.h"
 #include "tests/engine/domain_harness.h"
 

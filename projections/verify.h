@@ -1,0 +1,47 @@
+// verify_store: what `regledger verify --data-dir DIR` checks (ARCHITECTURE.md
+// "Audit"): the whole log (every record decodes, every hash and chain link,
+// no record missing), then every read model re-derived from the log into a
+// scratch store and compared, row by row, with the live one. The first
+// problem is reported exactly: a log position, or a column family and key.
+//
+// The live store is opened read-only, so a running server may keep serving.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "engine/ids.h"
+#include "engine/result.h"
+
+namespace regledger::projections {
+
+struct verify_store_options {
+    std::filesystem::path data_dir;
+    // Where the scratch store goes (removed afterwards); default DIR.verify.
+    std::optional<std::filesystem::path> scratch_dir;
+    // phase ("log", "replay", "compare"), done, total.
+    std::function<void(std::string_view phase, std::uint64_t done, std::uint64_t total)> progress;
+};
+
+struct verify_report {
+    std::uint64_t records = 0;
+    std::uint64_t streams = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t rows_compared = 0;
+    double seconds = 0;
+};
+
+struct verify_problem {
+    std::string what;
+    std::optional<log_position> position;
+    // For a read-model difference: the family and the key (printable).
+    std::string family;
+    std::string key;
+};
+
+[[nodiscard]] result<verify_report, verify_problem> verify_store(const verify_store_options& options);
+
+}  // namespace regledger::projections
