@@ -1,0 +1,28 @@
+// The subcommands of `regledger`: each names itself, its flags and a one-line
+// summary, and runs with the parsed arguments, returning an exit code
+// (args.h). `regledger SUBCOMMAND --help` prints the flags.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cmd/cli/args.h"
+
+namespace regledger::cli {
+
+struct subcommand {
+    std::string name;
+    std::string usage;    // "regledger rebuild --data-dir DIR"
+    std::string summary;  // one line
+    std::vector<flag_spec> flags;
+    std::function<int(const args&)> run;
+};
+
+// Every subcommand, in the order `regledger --help` lists them.
+std::vector<subcommand> all_subcommands();
+
+// Contributions by file.
+void add_store_subcommands(std::vector<subcommand>& out);
+
+}  // namespace regledger::cli
