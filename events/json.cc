@@ -1,4 +1,4 @@
-#include "cmd/json/json.h"
+#include "events/json.h"
 
 #include <cstddef>
 #include <string>

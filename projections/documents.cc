@@ -2,7 +2,7 @@
 
 #include <boost/json/array.hpp>
 
-#include "cmd/json/json.h"
+#include "events/json.h"
 #include "engine/rules/calendar.h"
 
 namespace regledger::projections {

@@ -6,7 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "cmd/json/json.h"
+#include "events/json.h"
 #include "engine/deadlines.h"
 #include "projections/documents.h"
 

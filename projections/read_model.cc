@@ -7,7 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
-#include "cmd/json/json.h"
+#include "events/json.h"
 #include "events/codec.h"
 #include "projections/documents.h"
 

@@ -9,7 +9,7 @@
 
 #include <boost/json/parse.hpp>
 
-#include "cmd/json/json.h"
+#include "events/json.h"
 
 using namespace regledger;
 

@@ -8,7 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "cmd/json/json.h"
+#include "events/json.h"
 #include "engine/envelope.h"
 #include "engine/sha256.h"
 
