@@ -294,6 +294,21 @@ void writer::process(std::vector<pending>& batch) {
             outcomes[i] = rejected(decided.error());
             continue;
         }
+        // An application id names one application across every registration
+        // (the `applications` index); decide() sees only its own stream.
+        if (const auto* submit = std::get_if<submit_application>(&cmd.body)) {
+            std::optional<registration_id> owner;
+            if (auto it = new_applications.find(submit->application_id); it != new_applications.end()) {
+                owner = it->second;
+            } else {
+                owner = reads_.registration_of(submit->application_id);
+            }
+            if (owner && *owner != submit->registration_id) {
+                outcomes[i] = rejected(reject(
+                    errc::conflict, fmt::format("application id {} is already used", submit->application_id.value())));
+                continue;
+            }
+        }
 
         command_outcome o;
         o.result_kind = command_outcome::kind::applied;
