@@ -99,8 +99,10 @@ void writer::stop() {
 }
 
 void writer::submit(command_envelope cmd, callback done) {
+    bool running = false;
     {
         std::lock_guard lock(mutex_);
+        running = accepting_;
         if (accepting_ && queue_.size() < options_.queue_commands_max) {
             queue_.push_back({std::move(cmd), std::move(done)});
             if (queue_.size() == 1 || queue_.size() >= options_.batch_commands_max) wake_.notify_one();
@@ -111,7 +113,7 @@ void writer::submit(command_envelope cmd, callback done) {
         std::lock_guard lock(metrics_mutex_);
         ++metrics_.unavailable;
     }
-    done(unavailable(accepting_ ? "the writer queue is full; nothing was written" : "the writer is not running"));
+    done(unavailable(running ? "the writer queue is full; nothing was written" : "the writer is not running"));
 }
 
 command_outcome writer::execute(command_envelope cmd) {
