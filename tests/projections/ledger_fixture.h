@@ -6,8 +6,12 @@
 
 #include <atomic>
 #include <filesystem>
+#include <future>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 #include <unistd.h>
 
 #include "engine/institutions.h"
@@ -41,6 +45,38 @@ private:
     std::filesystem::path path_;
 };
 
+// Every row of every column family of a data directory, by family.
+using family_dump = std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>>;
+
+inline family_dump dump_families(const projections::read_model& reads) {
+    family_dump out;
+    for (auto family : projections::ledger::embedded_families()) out[std::string(family)] = reads.dump(family);
+    return out;
+}
+
+// The RocksDB store of a closed data directory, opened directly with the
+// ledger's column families: for tests that damage or inspect it.
+inline std::unique_ptr<events::rocks_store> open_raw_store(const std::filesystem::path& data_dir) {
+    events::store_options o;
+    o.dir = data_dir;
+    o.create_if_missing = false;
+    auto store = events::rocks_store::open(o, projections::ledger::embedded_families());
+    REQUIRE_MESSAGE(store.has_value(), "cannot open ", data_dir.string(), ": ",
+                    (store ? std::string() : store.error().message()));
+    return std::move(store).value();
+}
+
+// Opens a ledger on `data_dir` with any clock (the fixture's is manual).
+inline result<std::unique_ptr<projections::ledger>, projections::open_failure> open_ledger(
+    const std::filesystem::path& data_dir, const projections::clock& time, const institution_directory& institutions,
+    projections::writer_options options = {}) {
+    projections::ledger_options o;
+    o.data_dir = data_dir;
+    o.writer = options;
+    return projections::ledger::open_embedded(o, time,
+                                              {&rules::rule_set::ln_2025(), &institutions, digest{}});
+}
+
 class ledger_fixture {
 public:
     explicit ledger_fixture(instant start = at("2026-03-02T09:00:00+08:00"))
@@ -64,9 +100,9 @@ public:
         scheduler_.reset();
         ledger_.reset();
     }
-    void reopen() {
+    void reopen(projections::writer_options options = {}) {
         close();
-        open();
+        open(options);
     }
 
     projections::ledger& ledger() { return *ledger_; }
@@ -77,13 +113,31 @@ public:
     std::filesystem::path data_dir() const { return dir_.path() / "data"; }
     const institution_directory& institutions() const { return institutions_; }
 
-    projections::command_outcome run(const command& c, const actor& issuer, std::string id = {}) {
+    command_envelope envelope(const command& c, const actor& issuer, std::string id = {}) {
         command_envelope env;
         env.command_id = command_id(id.empty() ? fmt::format("cmd-{}", next_id_++) : id);
         env.issued_by = issuer;
         env.body = c;
-        return ledger_->writes().execute(std::move(env));
+        return env;
     }
+    projections::command_outcome run(const command& c, const actor& issuer, std::string id = {}) {
+        return ledger_->writes().execute(envelope(c, issuer, std::move(id)));
+    }
+    // Queues every command before waiting for any (so the writer may group
+    // them), then returns their outcomes in submission order.
+    std::vector<projections::command_outcome> run_all(std::vector<command_envelope> commands) {
+        std::vector<std::promise<projections::command_outcome>> promises(commands.size());
+        std::vector<std::future<projections::command_outcome>> futures;
+        for (auto& p : promises) futures.push_back(p.get_future());
+        for (std::size_t i = 0; i < commands.size(); ++i) {
+            ledger_->writes().submit(std::move(commands[i]),
+                                     [&p = promises[i]](projections::command_outcome o) { p.set_value(std::move(o)); });
+        }
+        std::vector<projections::command_outcome> outcomes;
+        for (auto& f : futures) outcomes.push_back(f.get());
+        return outcomes;
+    }
+    family_dump dump_all() { return dump_families(reads()); }
     projections::command_outcome ok(const command& c, const actor& issuer, std::string id = {}) {
         auto o = run(c, issuer, std::move(id));
         REQUIRE_MESSAGE(o.result_kind == projections::command_outcome::kind::applied, api_code(o.error.code), " ",
