@@ -14,6 +14,7 @@ namespace regledger::cli {
 
 std::vector<subcommand> all_subcommands() {
     std::vector<subcommand> out;
+    add_serve_subcommand(out);
     add_store_subcommands(out);
     return out;
 }

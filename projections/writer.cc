@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <future>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -51,14 +52,13 @@ command_outcome rejected(rejection r) {
 }
 
 void add_to_histogram(std::map<double, std::uint64_t>& buckets, double value) {
-    static constexpr double bounds[] = {1,    2,    5,     10,    25,    50,     100,    250,     500,
-                                        1000, 2500, 5000,  10000, 25000, 50000,  100000, 250000, 1e300};
-    for (double b : bounds) {
+    for (double b : histogram_bounds) {
         if (value <= b) {
             ++buckets[b];
             return;
         }
     }
+    ++buckets[std::numeric_limits<double>::infinity()];
 }
 
 std::string_view outcome_name(command_outcome::kind k) {

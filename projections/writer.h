@@ -21,6 +21,7 @@
 // Thread-safety: submit(), execute() and metrics() from any thread.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -77,6 +78,11 @@ struct command_outcome {
     bool replayed = false;
 };
 
+// Upper bounds of the metrics histograms' buckets (batch sizes in commands,
+// latencies in microseconds); values past the last fall in +Inf.
+inline constexpr std::array<double, 17> histogram_bounds{1,    2,    5,     10,    25,    50,     100,    250,    500,
+                                                         1000, 2500, 5000,  10000, 25000, 50000, 100000, 250000};
+
 struct writer_metrics {
     std::uint64_t batches = 0;
     std::uint64_t commands = 0;
@@ -90,7 +96,8 @@ struct writer_metrics {
     std::map<std::string, std::uint64_t> by_type_outcome;
     // Histograms of batch sizes and of the commit (append) and the decide +
     // project (apply) time of each batch, in microseconds: bucket upper bound
-    // -> count (cumulative counts are the renderer's job).
+    // -> count, with +infinity for the rest (cumulative counts are the
+    // renderer's job).
     std::map<double, std::uint64_t> batch_size_buckets;
     std::map<double, std::uint64_t> append_us_buckets;
     std::map<double, std::uint64_t> apply_us_buckets;

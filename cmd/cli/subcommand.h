@@ -23,6 +23,7 @@ struct subcommand {
 std::vector<subcommand> all_subcommands();
 
 // Contributions by file.
+void add_serve_subcommand(std::vector<subcommand>& out);
 void add_store_subcommands(std::vector<subcommand>& out);
 
 }  // namespace regledger::cli

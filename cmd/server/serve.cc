@@ -1,0 +1,186 @@
+#include "cmd/server/serve.h"
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+
+#include "cmd/server/api.h"
+#include "cmd/server/config.h"
+#include "engine/rules/rule_set.h"
+#include "projections/ledger.h"
+#include "projections/scheduler.h"
+
+namespace regledger::server {
+
+namespace asio = boost::asio;
+
+std::vector<cli::flag_spec> serve_flags() {
+    return {
+        {"listen", true, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks a free one)"},
+        {"data-dir", true, "the data directory (default ./data)"},
+        {"config", true, "the configuration file: institutions and tokens (required)"},
+        {"log", true, "embedded (the default: the log in the data directory's RocksDB)"},
+        {"clock", true, "system (default) or manual (tests and demonstrations)"},
+        {"now", true, "with --clock manual: the starting instant, RFC 3339"},
+        {"http-threads", true, "HTTP I/O threads (default 2)"},
+        {"header-timeout-s", true, "seconds a client has to send a request head (default 10)"},
+        {"idle-timeout-s", true, "seconds an idle kept-alive connection stays open (default 60)"},
+        {"connections-max", true, "open connections at most (default 1024)"},
+    };
+}
+
+namespace {
+
+std::optional<unsigned> positive(const std::optional<std::string>& v) {
+    if (!v) return std::nullopt;
+    try {
+        const long n = std::stol(*v);
+        if (n > 0 && n < 1'000'000) return static_cast<unsigned>(n);
+    } catch (const std::exception&) {
+    }
+    return 0;
+}
+
+}  // namespace
+
+std::variant<serve_options, std::string> serve_options_from(const cli::args& a) {
+    serve_options o;
+    o.listen = a.get_or("listen", o.listen);
+    o.data_dir = a.get_or("data-dir", o.data_dir.string());
+    const auto cfg = a.get("config");
+    if (!cfg) return std::string("--config FILE is required (cmd/config/regledger.sample.json is a sample)");
+    o.config_file = *cfg;
+    const auto log = a.get_or("log", "embedded");
+    if (log != "embedded") return fmt::format("--log {}: this build serves the embedded log", log);
+    const auto clock = a.get_or("clock", "system");
+    if (clock == "manual") {
+        o.manual_clock = true;
+        o.start_now = a.get("now");
+        if (!o.start_now) return std::string("--clock manual needs --now RFC3339 (the starting instant)");
+    } else if (clock != "system") {
+        return fmt::format("--clock {}: system or manual", clock);
+    } else if (a.has("now")) {
+        return std::string("--now goes with --clock manual");
+    }
+    for (const auto& [flag, target] : {std::pair{"http-threads", &o.http_threads}}) {
+        if (const auto n = positive(a.get(flag))) {
+            if (*n == 0) return fmt::format("--{} takes a positive number", flag);
+            *target = *n;
+        }
+    }
+    if (const auto n = positive(a.get("header-timeout-s"))) {
+        if (*n == 0) return std::string("--header-timeout-s takes a positive number");
+        o.limits.header_timeout = std::chrono::seconds(*n);
+    }
+    if (const auto n = positive(a.get("idle-timeout-s"))) {
+        if (*n == 0) return std::string("--idle-timeout-s takes a positive number");
+        o.limits.idle_timeout = std::chrono::seconds(*n);
+    }
+    if (const auto n = positive(a.get("connections-max"))) {
+        if (*n == 0) return std::string("--connections-max takes a positive number");
+        o.limits.connections_max = *n;
+    }
+    return o;
+}
+
+int serve(const serve_options& options) {
+    auto cfg = config::load(options.config_file);
+    if (!cfg) {
+        fmt::print(stderr, "regledgerd: {}\n", cfg.error());
+        return cli::exit_usage;
+    }
+    const auto colon = options.listen.rfind(':');
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(options.listen.substr(0, colon), ec);
+    if (colon == std::string::npos || ec) {
+        fmt::print(stderr, "regledgerd: --listen {}: expected HOST:PORT\n", options.listen);
+        return cli::exit_usage;
+    }
+    unsigned port = 0;
+    try {
+        port = static_cast<unsigned>(std::stoul(options.listen.substr(colon + 1)));
+    } catch (const std::exception&) {
+        port = 70000;
+    }
+    if (port > 65535) {
+        fmt::print(stderr, "regledgerd: --listen {}: bad port\n", options.listen);
+        return cli::exit_usage;
+    }
+
+    std::unique_ptr<projections::clock> time;
+    projections::manual_clock* manual = nullptr;
+    if (options.manual_clock) {
+        const auto start = instant::parse(*options.start_now);
+        if (!start) {
+            fmt::print(stderr, "regledgerd: --now {}: not an RFC 3339 instant\n", *options.start_now);
+            return cli::exit_usage;
+        }
+        auto m = std::make_unique<projections::manual_clock>(*start);
+        manual = m.get();
+        time = std::move(m);
+    } else {
+        time = std::make_unique<projections::system_clock>();
+    }
+
+    projections::ledger_options lo;
+    lo.data_dir = options.data_dir;
+    projections::ledger_context context{&rules::rule_set::ln_2025(), &cfg.value().institutions(), cfg.value().hash()};
+    auto opened = projections::ledger::open_embedded(lo, *time, context);
+    if (!opened) {
+        fmt::print(stderr, "regledgerd: {}\n", opened.error().message);
+        return cli::exit_unavailable;
+    }
+    auto& ledger = *opened.value();
+    projections::scheduler scheduler(ledger.writes(), ledger.reads(), *time);
+    if (!manual) scheduler.start();
+
+    asio::io_context io;
+    api app(ledger, scheduler, cfg.value(), manual);
+    http_server server(
+        io, {address, static_cast<unsigned short>(port)}, options.limits,
+        [&app](http_request&& req, const asio::ip::tcp::endpoint& remote, reply_fn reply) {
+            app.handle(std::move(req), remote, std::move(reply));
+        },
+        &api::refusal);
+    try {
+        server.start();
+    } catch (const boost::system::system_error& e) {
+        fmt::print(stderr, "regledgerd: cannot listen on {}: {}\n", options.listen, e.what());
+        return cli::exit_unavailable;
+    }
+    const auto bound = server.local_endpoint();
+    fmt::print("regledgerd: listening on {}:{} — embedded log in {}, {} clock{}\n", bound.address().to_string(),
+               bound.port(), options.data_dir.string(), manual ? "manual" : "system",
+               manual ? " at " + manual->now().to_string() : std::string());
+    std::fflush(stdout);
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    std::thread stopper;
+    signals.async_wait([&](const boost::system::error_code&, int sig) {
+        fmt::print("regledgerd: signal {}: finishing the requests in hand\n", sig);
+        std::fflush(stdout);
+        // Waiting for connections to drain needs the I/O threads: do it on
+        // a thread of its own.
+        stopper = std::thread([&] {
+            server.stop_accepting();
+            server.wait_idle();
+            io.stop();
+        });
+    });
+
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < options.http_threads; ++i) threads.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : threads) t.join();
+    if (stopper.joinable()) stopper.join();
+    scheduler.stop();
+    ledger.close();
+    fmt::print("regledgerd: stopped; every acknowledged command is in the log\n");
+    return cli::exit_ok;
+}
+
+}  // namespace regledger::server

@@ -1,0 +1,34 @@
+// serve: runs regledgerd — opens the ledger, starts the scheduler and the
+// HTTP server, and on SIGTERM or SIGINT shuts down gracefully: stop
+// accepting, finish the requests in hand (commands already queued are
+// committed and answered), stop the scheduler and the writer, exit 0.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "cmd/cli/args.h"
+#include "cmd/server/http_server.h"
+
+namespace regledger::server {
+
+struct serve_options {
+    std::string listen = "127.0.0.1:8080";
+    std::filesystem::path data_dir = "data";
+    std::filesystem::path config_file;
+    bool manual_clock = false;
+    std::optional<std::string> start_now;  // RFC 3339, with the manual clock
+    unsigned http_threads = 2;
+    http_limits limits;
+};
+
+// The flags regledgerd and `regledger serve` take.
+std::vector<cli::flag_spec> serve_flags();
+// Reads serve_options from parsed flags; a message on a usage error.
+std::variant<serve_options, std::string> serve_options_from(const cli::args& a);
+
+// Runs until a signal; returns the process exit code.
+int serve(const serve_options& options);
+
+}  // namespace regledger::server
