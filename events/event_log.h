@@ -25,6 +25,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -45,6 +47,9 @@ struct log_record {
     event_type_id type = 0;
     // The encoded event_record (events/codec.h).
     std::vector<std::uint8_t> value;
+    // The public facts of the event (JSON, 第18条 fields only), for the
+    // public topic of a log that has one; nullopt when the event has none.
+    std::optional<std::string> public_fact;
 };
 
 struct stored_record {
@@ -57,6 +62,15 @@ public:
     virtual ~event_log() = default;
 
     virtual std::int32_t partition_count() const noexcept = 0;
+    // Whether this instance writes `partition` (a node of a cluster writes
+    // only the partitions it owns).
+    virtual bool owns(partition_id) const noexcept { return true; }
+    // Set once the log can never be written again by this instance (a newer
+    // writer fenced it): the writer stops taking commands.
+    virtual bool fatal() const noexcept { return false; }
+    // Whether offsets run 0, 1, 2, ... without gaps (the embedded log; a
+    // transactional Kafka topic has gaps where commit markers sit).
+    virtual bool contiguous_offsets() const noexcept { return true; }
     // The partition a stream's records go to.
     virtual partition_id partition_of(const stream_id& key) const noexcept = 0;
 

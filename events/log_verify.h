@@ -37,7 +37,8 @@ struct log_summary {
 };
 
 struct verify_options {
-    // Offsets of each partition must be 0, 1, 2, ... (the embedded log).
+    // Offsets of each partition must be 0, 1, 2, ... when the log says they
+    // are (event_log::contiguous_offsets); false checks no log for gaps.
     bool contiguous_offsets = true;
     std::size_t read_batch_records = 4096;
     // Called after each batch read with the records checked so far.

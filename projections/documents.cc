@@ -123,6 +123,48 @@ object public_code_document(const registration_state& s) {
     return d;
 }
 
+std::optional<object> public_fact(const registration_state& s, const event_record& record) {
+    object fact;
+    fact["type"] = type_name_of(record.event);
+    fact["occurred_at"] = json::to_json(record.envelope.occurred_at);
+    auto registration_facts = [&] {
+        put_optional(fact, "code", s.code);
+        fact["data_name"] = s.record ? s.record->data_name : std::string();
+        fact["subjects"] = subject_names(s.applicants);
+        fact["status"] = json::to_json(s.status);
+        put_optional(fact, "valid_from", s.valid_from);
+        put_optional(fact, "valid_until", s.valid_until);
+    };
+    auto publicity_facts = [&](const application_id& id) {
+        const application_state* app = s.find_application(id);
+        if (app == nullptr) return;
+        const object item = publicity_item(s, *app);
+        for (const auto& [k, v] : item) {
+            if (k != "objection_open") fact[k] = v;
+        }
+    };
+    return std::visit(
+        [&](const auto& e) -> std::optional<object> {
+            using E = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<E, publicity_started> || std::is_same_v<E, publicity_ended>) {
+                publicity_facts(e.application_id);
+                return fact;
+            } else if constexpr (std::is_same_v<E, code_issued> || std::is_same_v<E, registration_deregistered> ||
+                                 std::is_same_v<E, revocation_annulled> || std::is_same_v<E, renewal_granted>) {
+                registration_facts();
+                return fact;
+            } else if constexpr (std::is_same_v<E, registration_revoked>) {
+                registration_facts();
+                fact["announcement"] = e.announcement;
+                fact["grounds"] = json::to_json(e.grounds);
+                return fact;
+            } else {
+                return std::nullopt;
+            }
+        },
+        record.event);
+}
+
 object account_document(const account_state& a) {
     object d;
     d["id"] = a.id.value();

@@ -10,8 +10,11 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <optional>
+
 #include <boost/json/object.hpp>
 
+#include "engine/envelope.h"
 #include "engine/state.h"
 
 namespace regledger::projections {
@@ -31,6 +34,13 @@ boost::json::object publicity_item(const registration_state& state, const applic
 // `GET /v1/public/codes/{code}`: {code, data_name, subjects, status,
 // valid_from, valid_until}.
 boost::json::object public_code_document(const registration_state& state);
+
+// The public fact an event makes known, for the public topic (ARCHITECTURE.md
+// "The log"): publicity started or ended, code issued, deregistered, revoked
+// with its announcement, revocation annulled, renewal granted — with the
+// public fields of 第18条 only. nullopt for every other event. `after` is the
+// registration's state once the event applied.
+std::optional<boost::json::object> public_fact(const registration_state& after, const event_record& record);
 
 // An account as clerks see it.
 boost::json::object account_document(const account_state& state);

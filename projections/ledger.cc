@@ -15,10 +15,16 @@ std::vector<std::string_view> ledger::embedded_families() {
     return families;
 }
 
+std::vector<std::string_view> ledger::kafka_families() {
+    return std::vector<std::string_view>(all_families.begin(), all_families.end());
+}
+
 result<std::uint64_t> catch_up(events::rocks_store& store, events::event_log& log, const read_model& reads) {
     replayer replay(store, reads);
     for (std::int32_t p = 0; p < log.partition_count(); ++p) {
         const partition_id partition(p);
+        // A node's read models hold the partitions it owns.
+        if (!log.owns(partition)) continue;
         BOOST_OUTCOME_TRY(auto end, log.end(partition));
         for (log_offset next = reads.checkpoint(partition); next < end;) {
             BOOST_OUTCOME_TRY(auto records, log.read({partition, next}, 4096));
@@ -59,6 +65,51 @@ result<std::unique_ptr<ledger>, open_failure> ledger::open_embedded(const ledger
                             problem.position};
     }
     l->reads_ = std::make_unique<read_model>(*l->store_, *l->log_);
+    auto caught_up = catch_up(*l->store_, *l->log_, *l->reads_);
+    if (!caught_up) {
+        return open_failure{fmt::format("cannot apply the log to the read models: {}", caught_up.error().message()),
+                            std::nullopt};
+    }
+    l->writer_ = std::make_unique<writer>(*l->store_, *l->log_, *l->reads_, time, context, options.writer);
+    l->writer_->start();
+    return l;
+}
+
+result<std::unique_ptr<ledger>, open_failure> ledger::open_kafka(const ledger_options& options,
+                                                                const events::kafka_options& kafka, const clock& time,
+                                                                ledger_context context) {
+    std::unique_ptr<ledger> l(new ledger(time));
+    events::store_options store_options;
+    store_options.dir = options.data_dir;
+    store_options.sync_writes = options.sync_writes;
+    const auto families = kafka_families();
+    auto store = events::rocks_store::open(store_options, families);
+    if (!store) {
+        return open_failure{fmt::format("cannot open the data directory {}: {}", options.data_dir.string(),
+                                        store.error().message()),
+                            std::nullopt};
+    }
+    l->store_ = std::move(store).value();
+    auto log = events::kafka_log::open(kafka);
+    if (!log) {
+        return open_failure{fmt::format("cannot open the Kafka log {} at {}: {}", kafka.topic, kafka.brokers,
+                                        log.error().message()),
+                            std::nullopt};
+    }
+    log.value()->set_local_store(l->store_.get());
+    l->log_ = std::move(log).value();
+    l->reads_ = std::make_unique<read_model>(*l->store_, *l->log_);
+    for (std::int32_t p = 0; p < l->log_->partition_count(); ++p) {
+        const auto end = l->log_->end(partition_id(p));
+        if (!end) return open_failure{"cannot read the Kafka log's end: " + end.error().message(), std::nullopt};
+        if (l->reads_->checkpoint(partition_id(p)) > end.value()) {
+            return open_failure{fmt::format("the read models are ahead of partition {} of {} (checkpoint {}, end {}): "
+                                            "this data directory belongs to another topic; refusing to serve",
+                                            p, kafka.topic, l->reads_->checkpoint(partition_id(p)).value(),
+                                            end.value().value()),
+                                log_position{partition_id(p), end.value()}};
+        }
+    }
     auto caught_up = catch_up(*l->store_, *l->log_, *l->reads_);
     if (!caught_up) {
         return open_failure{fmt::format("cannot apply the log to the read models: {}", caught_up.error().message()),

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "events/event_log.h"
+#include "events/kafka_log.h"
 #include "events/rocks_store.h"
 #include "projections/clock.h"
 #include "projections/read_model.h"
@@ -52,11 +53,19 @@ public:
     events::rocks_store& store() noexcept { return *store_; }
     const clock& time() const noexcept { return clock_; }
 
+    // Apache Kafka as the log; the data directory holds the read models and
+    // the checkpoint only. The whole topic is not re-verified at every start
+    // (`regledger verify --brokers` does that); what the checkpoint has not
+    // reached is replayed before the writer starts.
+    [[nodiscard]] static result<std::unique_ptr<ledger>, open_failure> open_kafka(
+        const ledger_options& options, const events::kafka_options& kafka, const clock& time, ledger_context context);
+
     // Stops the writer after the commands queued so far.
     void close();
 
-    // Column families of an embedded data directory.
+    // Column families of an embedded data directory, and of a Kafka one.
     static std::vector<std::string_view> embedded_families();
+    static std::vector<std::string_view> kafka_families();
 
 private:
     ledger(const clock& time) : clock_(time) {}

@@ -10,6 +10,9 @@
 #include "engine/validate.h"
 #include "events/canonical.h"
 #include "events/codec.h"
+#include "projections/documents.h"
+
+#include <boost/json/serialize.hpp>
 
 namespace regledger::projections {
 
@@ -21,9 +24,12 @@ struct writer::cached {
 };
 
 // A stream the current batch touches: as it was before the batch and as the
-// batch's events have left it so far.
+// batch's events have left it so far. `before` is the cache's own entry (or
+// the state just loaded), shared rather than copied: nothing modifies a cached
+// entry, a commit replaces it, so one copy per stream and batch (`now`) is
+// all the batch makes.
 struct writer::stream_work {
-    cached before;
+    std::shared_ptr<const cached> before;
     cached now;
 };
 
@@ -182,28 +188,30 @@ void writer::process(std::vector<pending>& batch) {
     // The stream's state as this batch sees it.
     auto load = [&](const stream_id& id) -> stream_work* {
         if (auto it = touched.find(id); it != touched.end()) return &it->second;
-        cached c;
+        std::shared_ptr<const cached> before;
         if (auto hit = cache_.find(id); hit != cache_.end()) {
-            c = *hit->second;
+            before = hit->second;
         } else {
+            auto c = std::make_shared<cached>();
             if (is_account_stream(id)) {
                 auto s = reads_.load_account(account_id(id.value().substr(5)));
                 if (!s) {
                     fail_store(s.error());
                     return nullptr;
                 }
-                c.state = std::move(s).value();
+                c->state = std::move(s).value();
             } else {
                 auto s = reads_.load_registration(registration_id(id.value().substr(4)));
                 if (!s) {
                     fail_store(s.error());
                     return nullptr;
                 }
-                c.state = std::move(s).value();
+                c->state = std::move(s).value();
             }
-            if (auto head = reads_.head_of(id)) c.head = head->hash;
+            if (auto head = reads_.head_of(id)) c->head = head->hash;
+            before = std::move(c);
         }
-        auto [it, inserted] = touched.emplace(id, stream_work{c, c});
+        auto [it, inserted] = touched.emplace(id, stream_work{before, *before});
         return &it->second;
     };
 
@@ -258,6 +266,12 @@ void writer::process(std::vector<pending>& batch) {
             } else if (auto reg = reads_.registration_of(app)) {
                 stream = registration_stream(*reg);
             }
+        }
+
+        if (!stream.value().empty() && !log_.owns(log_.partition_of(stream))) {
+            outcomes[i] = unavailable(fmt::format("{} is in partition {}, which another node writes", stream.value(),
+                                                  log_.partition_of(stream).value()));
+            continue;
         }
 
         decide_context ctx;
@@ -335,19 +349,21 @@ void writer::process(std::vector<pending>& batch) {
             env.hash = events::compute_hash(env, e);
             auto bytes = events::encode(rec);
 
+            std::optional<std::string> fact;
             if (auto* reg = std::get_if<registration_state>(&work->now.state)) {
                 rows.on_registration_event(*reg, rec, bytes);
                 *reg = evolve(std::move(*reg), e);
                 if (const auto* submitted = std::get_if<application_submitted>(&e)) {
                     new_applications[submitted->application_id] = submitted->registration_id;
                 }
+                if (auto f = public_fact(*reg, rec)) fact = boost::json::serialize(*f);
             } else {
                 auto& acct = std::get<account_state>(work->now.state);
                 rows.on_account_event(rec, bytes);
                 acct = evolve(std::move(acct), e);
             }
             work->now.head = env.hash;
-            records.push_back({stream, type_id_of(e), std::move(bytes)});
+            records.push_back({stream, type_id_of(e), std::move(bytes), std::move(fact)});
             record_owner.push_back(i);
             o.events.push_back(std::move(rec));
         }
@@ -392,9 +408,9 @@ void writer::process(std::vector<pending>& batch) {
                 }
             }
             for (auto& [id, work] : touched) {
-                if (version_of(work.now.state) == version_of(work.before.state)) continue;
+                if (version_of(work.now.state) == version_of(work.before->state)) continue;
                 if (const auto* reg = std::get_if<registration_state>(&work.now.state)) {
-                    rows.on_registration_settled(std::get<registration_state>(work.before.state), *reg, work.now.head);
+                    rows.on_registration_settled(std::get<registration_state>(work.before->state), *reg, work.now.head);
                 } else {
                     rows.on_account_settled(std::get<account_state>(work.now.state), work.now.head);
                 }
@@ -419,7 +435,16 @@ void writer::process(std::vector<pending>& batch) {
         if (cache_.size() + touched.size() > options_.cached_streams_max) cache_.clear();
         for (auto& [id, work] : touched) cache_[id] = std::make_shared<cached>(std::move(work.now));
     } else {
-        // Nothing of this batch was written: forget what it computed.
+        if (log_.fatal() && !fatal_reported_) {
+            // Fenced: a newer writer owns the log now. Take nothing more.
+            fatal_reported_ = true;
+            {
+                std::lock_guard lock(mutex_);
+                accepting_ = false;
+            }
+            if (options_.on_fatal) options_.on_fatal(store_failure);
+        }
+        // Nothing of this batch was answered as done: forget what it computed.
         for (const auto& [id, work] : touched) cache_.erase(id);
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if (!outcomes[i].replayed) {

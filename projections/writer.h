@@ -61,6 +61,10 @@ struct writer_options {
     std::chrono::microseconds batch_wait{500};
     // States kept in memory between batches; past it the cache is emptied.
     std::size_t cached_streams_max = 1'000'000;
+    // Called once, on the writer thread, when the log can no longer be
+    // written by this instance (event_log::fatal: fenced by a newer writer);
+    // from then on every command is answered UNAVAILABLE.
+    std::function<void(std::string)> on_fatal;
 };
 
 struct command_outcome {
@@ -154,6 +158,7 @@ private:
     std::condition_variable wake_;
     std::deque<pending> queue_;
     bool accepting_ = false;
+    bool fatal_reported_ = false;
     bool stopping_ = false;
     std::thread thread_;
 

@@ -1,10 +1,13 @@
 #include "cmd/server/serve.h"
 
+#include <atomic>
 #include <csignal>
+#include <functional>
 #include <cstdio>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 
@@ -23,7 +26,12 @@ std::vector<cli::flag_spec> serve_flags() {
         {"listen", true, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks a free one)"},
         {"data-dir", true, "the data directory (default ./data)"},
         {"config", true, "the configuration file: institutions and tokens (required)"},
-        {"log", true, "embedded (the default: the log in the data directory's RocksDB)"},
+        {"log", true, "embedded (default: the log in the data directory's RocksDB) or kafka"},
+        {"brokers", true, "with --log kafka: HOST:PORT[,HOST:PORT...] (default 127.0.0.1:9092)"},
+        {"topic", true, "with --log kafka: the events topic (default regledger.events)"},
+        {"partition-count", true, "with --log kafka: the topic's partitions, when it is created (default 1)"},
+        {"partitions", true, "with --log kafka: the partitions this node writes, e.g. 0,2 (default: all)"},
+        {"replication", true, "with --log kafka: replication of created topics (default 1; 3 in production)"},
         {"clock", true, "system (default) or manual (tests and demonstrations)"},
         {"now", true, "with --clock manual: the starting instant, RFC 3339"},
         {"http-threads", true, "HTTP I/O threads (default 2)"},
@@ -55,7 +63,41 @@ std::variant<serve_options, std::string> serve_options_from(const cli::args& a) 
     if (!cfg) return std::string("--config FILE is required (cmd/config/regledger.sample.json is a sample)");
     o.config_file = *cfg;
     const auto log = a.get_or("log", "embedded");
-    if (log != "embedded") return fmt::format("--log {}: this build serves the embedded log", log);
+    if (log == "kafka") {
+        events::kafka_options k;
+        k.brokers = a.get_or("brokers", k.brokers);
+        k.topic = a.get_or("topic", k.topic);
+        if (const auto n = positive(a.get("partition-count"))) {
+            if (*n == 0) return std::string("--partition-count takes a positive number");
+            k.partitions = static_cast<std::int32_t>(*n);
+        }
+        if (const auto n = positive(a.get("replication"))) {
+            if (*n == 0 || *n > 32) return std::string("--replication takes a number from 1 to 32");
+            k.replication = static_cast<std::int16_t>(*n);
+        }
+        if (const auto list = a.get("partitions")) {
+            std::string_view rest = *list;
+            while (!rest.empty()) {
+                const auto comma = rest.find(',');
+                const std::string item(rest.substr(0, comma));
+                rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+                int p = -1;
+                try {
+                    p = std::stoi(item);
+                } catch (const std::exception&) {
+                }
+                if (p < 0 || p >= k.partitions) {
+                    return fmt::format("--partitions {}: each is a partition number below --partition-count", *list);
+                }
+                k.owned.insert(p);
+            }
+        }
+        o.kafka = std::move(k);
+    } else if (log != "embedded") {
+        return fmt::format("--log {}: embedded or kafka", log);
+    } else if (a.has("brokers") || a.has("partitions") || a.has("topic")) {
+        return std::string("--brokers, --topic and --partitions go with --log kafka");
+    }
     const auto clock = a.get_or("clock", "system");
     if (clock == "manual") {
         o.manual_clock = true;
@@ -128,8 +170,20 @@ int serve(const serve_options& options) {
 
     projections::ledger_options lo;
     lo.data_dir = options.data_dir;
+    asio::io_context io;
+    // Fenced by a newer writer: stop serving, as after a signal.
+    std::atomic<bool> fenced{false};
+    std::function<void()> shut_down;
+    lo.writer.on_fatal = [&](std::string why) {
+        fmt::print(stderr, "regledgerd: the log can no longer be written ({}); stopping\n", why);
+        fenced = true;
+        asio::post(io, [&] {
+            if (shut_down) shut_down();
+        });
+    };
     projections::ledger_context context{&rules::rule_set::ln_2025(), &cfg.value().institutions(), cfg.value().hash()};
-    auto opened = projections::ledger::open_embedded(lo, *time, context);
+    auto opened = options.kafka ? projections::ledger::open_kafka(lo, *options.kafka, *time, context)
+                                : projections::ledger::open_embedded(lo, *time, context);
     if (!opened) {
         fmt::print(stderr, "regledgerd: {}\n", opened.error().message);
         return cli::exit_unavailable;
@@ -138,7 +192,6 @@ int serve(const serve_options& options) {
     projections::scheduler scheduler(ledger.writes(), ledger.reads(), *time);
     if (!manual) scheduler.start();
 
-    asio::io_context io;
     api app(ledger, scheduler, cfg.value(), manual);
     http_server server(
         io, {address, static_cast<unsigned short>(port)}, options.limits,
@@ -153,16 +206,18 @@ int serve(const serve_options& options) {
         return cli::exit_unavailable;
     }
     const auto bound = server.local_endpoint();
-    fmt::print("regledgerd: listening on {}:{} — embedded log in {}, {} clock{}\n", bound.address().to_string(),
-               bound.port(), options.data_dir.string(), manual ? "manual" : "system",
-               manual ? " at " + manual->now().to_string() : std::string());
+    const std::string log_name = options.kafka ? fmt::format("Kafka log {} at {}, read models in {}",
+                                                             options.kafka->topic, options.kafka->brokers,
+                                                             options.data_dir.string())
+                                               : fmt::format("embedded log in {}", options.data_dir.string());
+    fmt::print("regledgerd: listening on {}:{} — {}, {} clock{}\n", bound.address().to_string(), bound.port(),
+               log_name, manual ? "manual" : "system", manual ? " at " + manual->now().to_string() : std::string());
     std::fflush(stdout);
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     std::thread stopper;
-    signals.async_wait([&](const boost::system::error_code&, int sig) {
-        fmt::print("regledgerd: signal {}: finishing the requests in hand\n", sig);
-        std::fflush(stdout);
+    shut_down = [&] {
+        if (stopper.joinable()) return;
         // Waiting for connections to drain needs the I/O threads: do it on
         // a thread of its own.
         stopper = std::thread([&] {
@@ -170,7 +225,14 @@ int serve(const serve_options& options) {
             server.wait_idle();
             io.stop();
         });
+    };
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        fmt::print("regledgerd: signal {}: finishing the requests in hand\n", sig);
+        std::fflush(stdout);
+        shut_down();
     });
+    if (fenced) shut_down();
 
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < options.http_threads; ++i) threads.emplace_back([&io] { io.run(); });
@@ -180,7 +242,7 @@ int serve(const serve_options& options) {
     scheduler.stop();
     ledger.close();
     fmt::print("regledgerd: stopped; every acknowledged command is in the log\n");
-    return cli::exit_ok;
+    return fenced ? cli::exit_unavailable : cli::exit_ok;
 }
 
 }  // namespace regledger::server

@@ -10,6 +10,7 @@
 
 #include "cmd/cli/args.h"
 #include "cmd/server/http_server.h"
+#include "events/kafka_log.h"
 
 namespace regledger::server {
 
@@ -19,6 +20,8 @@ struct serve_options {
     std::filesystem::path config_file;
     bool manual_clock = false;
     std::optional<std::string> start_now;  // RFC 3339, with the manual clock
+    // --log kafka: the brokers and topic; nullopt for the embedded log.
+    std::optional<events::kafka_options> kafka;
     unsigned http_threads = 2;
     http_limits limits;
 };

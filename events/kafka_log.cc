@@ -1,0 +1,384 @@
+#include "events/kafka_log.h"
+
+#include <cassert>
+#include <limits>
+#include <random>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include "engine/envelope.h"
+
+namespace regledger::events {
+namespace {
+
+class kafka_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "regledger.kafka"; }
+    std::string message(int value) const override {
+        switch (static_cast<kafka_errc>(value)) {
+            case kafka_errc::unavailable: return "the Kafka brokers did not answer in time";
+            case kafka_errc::fenced: return "a newer writer took over these partitions (fenced)";
+            case kafka_errc::aborted: return "the Kafka transaction was aborted";
+            case kafka_errc::topic_mismatch: return "the topic's partition count differs from the configuration";
+            case kafka_errc::bad_config: return "librdkafka refused the configuration";
+            case kafka_errc::other: return "Kafka error";
+        }
+        return "Kafka error";
+    }
+};
+
+bool set(RdKafka::Conf& conf, const std::string& key, const std::string& value, std::string& error) {
+    return conf.set(key, value, error) == RdKafka::Conf::CONF_OK;
+}
+
+bool is_fenced_code(RdKafka::ErrorCode code) {
+    return code == RdKafka::ERR__FENCED || code == RdKafka::ERR_PRODUCER_FENCED ||
+           code == RdKafka::ERR_INVALID_PRODUCER_EPOCH || code == RdKafka::ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+}
+
+}  // namespace
+
+const std::error_category& kafka_category() noexcept {
+    static const kafka_category_impl category;
+    return category;
+}
+
+// Delivery reports of one staged batch: the offset (or error) of record i.
+struct kafka_log::delivery final : RdKafka::DeliveryReportCb {
+    std::vector<std::int64_t> offsets;
+    std::vector<RdKafka::ErrorCode> errors;
+
+    void reset(std::size_t n) {
+        offsets.assign(n, -1);
+        errors.assign(n, RdKafka::ERR__IN_PROGRESS);
+    }
+    void dr_cb(RdKafka::Message& message) override {
+        const auto index = reinterpret_cast<std::uintptr_t>(message.msg_opaque());
+        if (index >= offsets.size()) return;  // a public fact
+        offsets[index] = message.offset();
+        errors[index] = message.err();
+    }
+};
+
+std::int32_t kafka_log::murmur2_partition(std::string_view key, std::int32_t partitions) noexcept {
+    const auto* data = reinterpret_cast<const std::uint8_t*>(key.data());
+    const auto length = static_cast<std::uint32_t>(key.size());
+    constexpr std::uint32_t m = 0x5bd1e995;
+    constexpr int r = 24;
+    std::uint32_t h = 0x9747b28cu ^ length;
+    const std::uint32_t blocks = length / 4;
+    for (std::uint32_t i = 0; i < blocks; ++i) {
+        std::uint32_t k = static_cast<std::uint32_t>(data[4 * i]) | static_cast<std::uint32_t>(data[4 * i + 1]) << 8 |
+                          static_cast<std::uint32_t>(data[4 * i + 2]) << 16 |
+                          static_cast<std::uint32_t>(data[4 * i + 3]) << 24;
+        k *= m;
+        k ^= k >> r;
+        k *= m;
+        h *= m;
+        h ^= k;
+    }
+    const std::uint32_t tail = length & ~3u;
+    switch (length % 4) {
+        case 3: h ^= static_cast<std::uint32_t>(data[tail + 2]) << 16; [[fallthrough]];
+        case 2: h ^= static_cast<std::uint32_t>(data[tail + 1]) << 8; [[fallthrough]];
+        case 1:
+            h ^= static_cast<std::uint32_t>(data[tail]);
+            h *= m;
+    }
+    h ^= h >> 13;
+    h *= m;
+    h ^= h >> 15;
+    return static_cast<std::int32_t>((h & 0x7fffffffu) % static_cast<std::uint32_t>(partitions));
+}
+
+kafka_log::kafka_log(kafka_options options) : options_(std::move(options)), delivery_(std::make_unique<delivery>()) {}
+
+kafka_log::~kafka_log() {
+    if (producer_) {
+        if (in_transaction_ || needs_abort_) {
+            if (RdKafka::Error* e = producer_->abort_transaction(static_cast<int>(options_.timeout.count()))) delete e;
+        }
+        producer_->flush(static_cast<int>(options_.timeout.count()));
+    }
+    if (consumer_) consumer_->close();
+}
+
+partition_id kafka_log::partition_of(const stream_id& key) const noexcept {
+    return partition_id(murmur2_partition(key.value(), options_.partitions));
+}
+
+bool kafka_log::owns(partition_id p) const noexcept {
+    return options_.owned.empty() || options_.owned.contains(p.value());
+}
+
+std::error_code kafka_log::classify(int code, bool fatal) noexcept {
+    const auto c = static_cast<RdKafka::ErrorCode>(code);
+    if (fatal || is_fenced_code(c)) {
+        fatal_ = true;
+        return kafka_errc::fenced;
+    }
+    if (c == RdKafka::ERR__TIMED_OUT || c == RdKafka::ERR__TRANSPORT || c == RdKafka::ERR__ALL_BROKERS_DOWN ||
+        c == RdKafka::ERR__MSG_TIMED_OUT || c == RdKafka::ERR_REQUEST_TIMED_OUT ||
+        c == RdKafka::ERR_NOT_ENOUGH_REPLICAS || c == RdKafka::ERR_COORDINATOR_NOT_AVAILABLE ||
+        c == RdKafka::ERR_NOT_COORDINATOR || c == RdKafka::ERR__TIMED_OUT_QUEUE || c == RdKafka::ERR__QUEUE_FULL) {
+        return kafka_errc::unavailable;
+    }
+    return kafka_errc::other;
+}
+
+result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options) {
+    if (options.partitions < 1) return make_error_code(kafka_errc::bad_config);
+    std::unique_ptr<kafka_log> log(new kafka_log(options));
+    auto& o = log->options_;
+    if (o.transactional_id.empty()) {
+        std::string parts;
+        for (std::int32_t p = 0; p < o.partitions; ++p) {
+            if (!o.owned.empty() && !o.owned.contains(p)) continue;
+            parts += fmt::format("{}{}", parts.empty() ? "" : "-", p);
+        }
+        o.transactional_id = fmt::format("regledger-{}-p{}", o.topic, parts);
+    }
+    const int timeout_ms = static_cast<int>(o.timeout.count());
+    std::string error;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    bool ok = set(*conf, "bootstrap.servers", o.brokers, error) && set(*conf, "client.id", "regledgerd", error) &&
+              set(*conf, "transactional.id", o.transactional_id, error) &&
+              set(*conf, "enable.idempotence", "true", error) && set(*conf, "acks", "all", error) &&
+              set(*conf, "linger.ms", "1", error) &&
+              set(*conf, "message.timeout.ms", std::to_string(timeout_ms), error) &&
+              set(*conf, "transaction.timeout.ms", std::to_string(std::max(60000, 2 * timeout_ms)), error) &&
+              set(*conf, "socket.timeout.ms", std::to_string(std::max(1000, timeout_ms)), error) &&
+              set(*conf, "message.max.bytes", "8388608", error);
+    for (const auto& [k, v] : o.properties) ok = ok && set(*conf, k, v, error);
+    if (!ok || conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(log->delivery_.get()), error) !=
+                   RdKafka::Conf::CONF_OK) {
+        return make_error_code(kafka_errc::bad_config);
+    }
+    log->producer_.reset(RdKafka::Producer::create(conf.get(), error));
+    if (!log->producer_) return make_error_code(kafka_errc::bad_config);
+
+    // The topics: created when missing; the partition count checked.
+    rd_kafka_t* rk = log->producer_->c_ptr();
+    {
+        const std::string min_isr = o.replication >= 3 ? "2" : "1";
+        std::vector<rd_kafka_NewTopic_t*> topics;
+        char errstr[512];
+        for (const std::string& name : {o.topic, o.public_topic}) {
+            rd_kafka_NewTopic_t* t =
+                rd_kafka_NewTopic_new(name.c_str(), o.partitions, o.replication, errstr, sizeof errstr);
+            if (t == nullptr) return make_error_code(kafka_errc::bad_config);
+            // A ledger keeps everything: no deletion by age, never compacted.
+            rd_kafka_NewTopic_set_config(t, "retention.ms", "-1");
+            rd_kafka_NewTopic_set_config(t, "cleanup.policy", "delete");
+            rd_kafka_NewTopic_set_config(t, "min.insync.replicas", min_isr.c_str());
+            topics.push_back(t);
+        }
+        rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+        rd_kafka_AdminOptions_t* admin = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        rd_kafka_AdminOptions_set_request_timeout(admin, timeout_ms, errstr, sizeof errstr);
+        rd_kafka_CreateTopics(rk, topics.data(), topics.size(), admin, queue);
+        rd_kafka_event_t* event = rd_kafka_queue_poll(queue, timeout_ms + 1000);
+        std::error_code failure;
+        if (event == nullptr) {
+            failure = kafka_errc::unavailable;
+        } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            failure = log->classify(rd_kafka_event_error(event), false);
+        } else {
+            const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(event);
+            size_t n = 0;
+            const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &n);
+            for (size_t i = 0; i < n; ++i) {
+                const auto err = rd_kafka_topic_result_error(results[i]);
+                if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                    failure = log->classify(err, false);
+                }
+            }
+        }
+        if (event != nullptr) rd_kafka_event_destroy(event);
+        rd_kafka_AdminOptions_destroy(admin);
+        rd_kafka_queue_destroy(queue);
+        for (auto* t : topics) rd_kafka_NewTopic_destroy(t);
+        if (failure) return failure;
+
+        RdKafka::Metadata* raw = nullptr;
+        std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(log->producer_.get(), o.topic, nullptr, error));
+        if (log->producer_->metadata(false, topic.get(), &raw, timeout_ms) != RdKafka::ERR_NO_ERROR) {
+            return make_error_code(kafka_errc::unavailable);
+        }
+        std::unique_ptr<RdKafka::Metadata> metadata(raw);
+        for (const auto* t : *metadata->topics()) {
+            if (t->topic() == o.topic && static_cast<std::int32_t>(t->partitions()->size()) != o.partitions) {
+                return make_error_code(kafka_errc::topic_mismatch);
+            }
+        }
+    }
+
+    // Fences every older instance with this transactional id.
+    if (RdKafka::Error* e = log->producer_->init_transactions(timeout_ms)) {
+        const auto code = log->classify(e->code(), e->is_fatal());
+        delete e;
+        return code;
+    }
+    return log;
+}
+
+result<void> kafka_log::settle_previous() noexcept {
+    if (!needs_abort_) return success();
+    if (RdKafka::Error* e = producer_->abort_transaction(static_cast<int>(options_.timeout.count()))) {
+        const auto code = classify(e->code(), e->is_fatal());
+        delete e;
+        return code;
+    }
+    needs_abort_ = false;
+    in_transaction_ = false;
+    return success();
+}
+
+result<std::vector<log_position>> kafka_log::stage(std::span<const log_record> records) {
+    assert(!in_transaction_ && "stage() twice without commit() or abort()");
+    if (fatal_) return make_error_code(kafka_errc::fenced);
+    BOOST_OUTCOME_TRY(settle_previous());
+    if (RdKafka::Error* e = producer_->begin_transaction()) {
+        const auto code = classify(e->code(), e->is_fatal());
+        delete e;
+        return code;
+    }
+    in_transaction_ = true;
+    delivery_->reset(records.size());
+    const std::string schema = std::to_string(current_schema_version);
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const log_record& r = records[i];
+        const std::int32_t partition = partition_of(r.key).value();
+        RdKafka::Headers* headers = RdKafka::Headers::create();
+        headers->add("type", std::to_string(r.type));
+        headers->add("schema", schema);
+        auto err = producer_->produce(options_.topic, partition, RdKafka::Producer::RK_MSG_COPY,
+                                      const_cast<std::uint8_t*>(r.value.data()), r.value.size(), r.key.value().data(),
+                                      r.key.value().size(), 0, headers, reinterpret_cast<void*>(i));
+        if (err != RdKafka::ERR_NO_ERROR) {
+            delete headers;  // not taken on failure
+            needs_abort_ = true;
+            return classify(err, false);
+        }
+        if (r.public_fact) {
+            RdKafka::Headers* public_headers = RdKafka::Headers::create();
+            public_headers->add("type", std::to_string(r.type));
+            public_headers->add("content-type", "application/json");
+            err = producer_->produce(options_.public_topic, partition, RdKafka::Producer::RK_MSG_COPY,
+                                     const_cast<char*>(r.public_fact->data()), r.public_fact->size(),
+                                     r.key.value().data(), r.key.value().size(), 0, public_headers,
+                                     reinterpret_cast<void*>(std::numeric_limits<std::uintptr_t>::max()));
+            if (err != RdKafka::ERR_NO_ERROR) {
+                delete public_headers;
+                needs_abort_ = true;
+                return classify(err, false);
+            }
+        }
+    }
+    const auto flushed = producer_->flush(static_cast<int>(options_.timeout.count()));
+    if (flushed != RdKafka::ERR_NO_ERROR) {
+        needs_abort_ = true;
+        return classify(flushed, false);
+    }
+    std::vector<log_position> positions;
+    positions.reserve(records.size());
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        if (delivery_->errors[i] != RdKafka::ERR_NO_ERROR) {
+            needs_abort_ = true;
+            return classify(delivery_->errors[i], false);
+        }
+        positions.push_back({partition_of(records[i].key), log_offset(delivery_->offsets[i])});
+    }
+    return positions;
+}
+
+result<void> kafka_log::commit(rocksdb::WriteBatch& local) {
+    assert(in_transaction_ && "commit() without stage()");
+    if (RdKafka::Error* e = producer_->commit_transaction(static_cast<int>(options_.timeout.count()))) {
+        const auto code = classify(e->code(), e->is_fatal());
+        // Whatever the cause, this transaction must not be half-visible: it
+        // is aborted before the next one begins.
+        if (!e->is_fatal()) needs_abort_ = true;
+        delete e;
+        return code == kafka_errc::other ? std::error_code(kafka_errc::aborted) : code;
+    }
+    in_transaction_ = false;
+    assert(local_ != nullptr);
+    if (auto written = local_->write(local); !written) {
+        // The events are committed in Kafka but the read models lag: stop
+        // writing; a restart replays them from the checkpoint.
+        fatal_ = true;
+        return written.error();
+    }
+    return success();
+}
+
+void kafka_log::abort() noexcept {
+    if (in_transaction_) needs_abort_ = true;
+    in_transaction_ = false;
+    (void)settle_previous();
+}
+
+result<std::vector<stored_record>> kafka_log::read(log_position from, std::size_t max_records) const {
+    std::lock_guard lock(read_mutex_);
+    std::string error;
+    if (!consumer_) {
+        std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+        std::random_device rd;
+        bool ok = set(*conf, "bootstrap.servers", options_.brokers, error) &&
+                  set(*conf, "group.id", fmt::format("regledger-reader-{}-{:08x}", ::getpid(), rd()), error) &&
+                  set(*conf, "isolation.level", "read_committed", error) &&
+                  set(*conf, "enable.auto.commit", "false", error) &&
+                  set(*conf, "enable.auto.offset.store", "false", error) &&
+                  set(*conf, "enable.partition.eof", "true", error) &&
+                  set(*conf, "auto.offset.reset", "earliest", error) &&
+                  set(*conf, "fetch.message.max.bytes", "8388608", error);
+        for (const auto& [k, v] : options_.properties) ok = ok && set(*conf, k, v, error);
+        if (!ok) return make_error_code(kafka_errc::bad_config);
+        consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+        if (!consumer_) return make_error_code(kafka_errc::bad_config);
+    }
+    std::vector<RdKafka::TopicPartition*> assignment{
+        RdKafka::TopicPartition::create(options_.topic, from.partition.value(), from.offset.value())};
+    const auto assigned = consumer_->assign(assignment);
+    RdKafka::TopicPartition::destroy(assignment);
+    if (assigned != RdKafka::ERR_NO_ERROR) return make_error_code(kafka_errc::other);
+
+    std::vector<stored_record> out;
+    const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+    bool at_end = false;
+    while (out.size() < max_records && !at_end && std::chrono::steady_clock::now() < deadline) {
+        std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
+        switch (m->err()) {
+            case RdKafka::ERR_NO_ERROR: {
+                if (m->partition() != from.partition.value() || m->offset() < from.offset.value()) break;
+                const auto* bytes = static_cast<const std::uint8_t*>(m->payload());
+                out.push_back({{partition_id(m->partition()), log_offset(m->offset())},
+                               std::vector<std::uint8_t>(bytes, bytes + m->len())});
+                break;
+            }
+            case RdKafka::ERR__PARTITION_EOF: at_end = true; break;
+            case RdKafka::ERR__TIMED_OUT: break;
+            default:
+                consumer_->unassign();
+                return const_cast<kafka_log*>(this)->classify(m->err(), false);
+        }
+    }
+    consumer_->unassign();
+    if (!at_end && out.empty()) return make_error_code(kafka_errc::unavailable);
+    return out;
+}
+
+result<log_offset> kafka_log::end(partition_id partition) const {
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+    const auto err = producer_->query_watermark_offsets(options_.topic, partition.value(), &low, &high,
+                                                        static_cast<int>(options_.timeout.count()));
+    if (err != RdKafka::ERR_NO_ERROR) return make_error_code(kafka_errc::unavailable);
+    return log_offset(high);
+}
+
+}  // namespace regledger::events

@@ -1,0 +1,134 @@
+// kafka_log: the production log on Apache Kafka (ARCHITECTURE.md "The log").
+//
+// Topic `regledger.events`: key = stream id, value = the encoded event
+// record, headers `type` (event type id) and `schema` (schema version); the
+// partition is murmur2(key) mod the partition count, as Kafka's own clients
+// choose it. A second topic, `regledger.public`, carries the public facts of
+// the same events as JSON, written in the same transaction.
+//
+// Exactly once: an idempotent, transactional producer (acks=all) whose
+// transactional.id names the partitions this instance owns; init at open
+// fences every older instance with the same id. Each stage() begins a
+// transaction and produces the batch; commit() commits it and then writes the
+// caller's local batch (the projections and the checkpoint, which replay
+// repairs if a crash falls in between). Readers are read_committed: aborted
+// transactions are never seen. Offsets are never committed to Kafka; the
+// checkpoint lives in RocksDB beside the read models.
+//
+// Failures: a broker that does not answer makes stage() or commit() fail
+// within the configured bound (UNAVAILABLE for the commands; the transaction
+// is aborted, and retried before the next one); a newer instance fencing this
+// one makes fatal() true for good.
+//
+// Thread-safety: stage/commit/abort from the writer thread; read() and end()
+// from any thread (reads are serialized on one consumer).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "events/event_log.h"
+#include "events/rocks_store.h"
+
+namespace RdKafka {
+class Producer;
+class KafkaConsumer;
+}  // namespace RdKafka
+
+namespace regledger::events {
+
+enum class kafka_errc : int {
+    // No broker answered within the bound.
+    unavailable = 1,
+    // A newer writer with the same transactional id took over.
+    fenced = 2,
+    // The transaction could not be committed and was aborted.
+    aborted = 3,
+    // The topic exists with another partition count than configured.
+    topic_mismatch = 4,
+    // A configuration librdkafka refused.
+    bad_config = 5,
+    // Anything else librdkafka reported.
+    other = 6,
+};
+const std::error_category& kafka_category() noexcept;
+inline std::error_code make_error_code(kafka_errc e) noexcept { return {static_cast<int>(e), kafka_category()}; }
+
+struct kafka_options {
+    std::string brokers = "127.0.0.1:9092";
+    std::string topic = "regledger.events";
+    std::string public_topic = "regledger.public";
+    // The topic's partitions (created with this many when missing).
+    std::int32_t partitions = 1;
+    // Replication of created topics (3 in production, 1 on one broker).
+    std::int16_t replication = 1;
+    // The partitions this instance writes; empty = all.
+    std::set<std::int32_t> owned;
+    // Default: "regledger-<topic>-p<owned partitions joined by '-'>".
+    std::string transactional_id;
+    // How long a produce, commit or read may wait for the brokers.
+    std::chrono::milliseconds timeout{5000};
+    // Extra librdkafka properties (e.g. test.mock.num.brokers).
+    std::map<std::string, std::string> properties;
+};
+
+class kafka_log final : public event_log {
+public:
+    // Connects, creates the topics when missing (checking the partition
+    // count when present), and initializes the transactional producer, which
+    // fences any older instance with the same transactional id.
+    [[nodiscard]] static result<std::unique_ptr<kafka_log>> open(const kafka_options& options);
+    ~kafka_log() override;
+
+    std::int32_t partition_count() const noexcept override { return options_.partitions; }
+    partition_id partition_of(const stream_id& key) const noexcept override;
+    bool owns(partition_id p) const noexcept override;
+    bool fatal() const noexcept override { return fatal_.load(); }
+    bool contiguous_offsets() const noexcept override { return false; }
+
+    result<std::vector<log_position>> stage(std::span<const log_record> records) override;
+    result<void> commit(rocksdb::WriteBatch& local) override;
+    void abort() noexcept override;
+
+    result<std::vector<stored_record>> read(log_position from, std::size_t max_records) const override;
+    result<log_offset> end(partition_id partition) const override;
+
+    // The store commit() writes the local batch to. REQUIRES: set before
+    // the first commit.
+    void set_local_store(rocks_store* store) noexcept { local_ = store; }
+    const kafka_options& options() const noexcept { return options_; }
+
+    // Kafka's murmur2 partitioner (the Java client's default).
+    static std::int32_t murmur2_partition(std::string_view key, std::int32_t partitions) noexcept;
+
+private:
+    explicit kafka_log(kafka_options options);
+    result<void> settle_previous() noexcept;
+    std::error_code classify(int librdkafka_error, bool fatal) noexcept;
+
+    kafka_options options_;
+    std::unique_ptr<RdKafka::Producer> producer_;
+    mutable std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+    mutable std::mutex read_mutex_;
+    rocks_store* local_ = nullptr;
+    std::atomic<bool> fatal_{false};
+    bool in_transaction_ = false;
+    // A transaction that failed and must be aborted before the next begins.
+    bool needs_abort_ = false;
+
+    struct delivery;
+    std::unique_ptr<delivery> delivery_;
+};
+
+}  // namespace regledger::events
+
+template <>
+struct std::is_error_code_enum<regledger::events::kafka_errc> : std::true_type {};
