@@ -145,7 +145,7 @@ result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options)
     std::string error;
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     bool ok = set(*conf, "bootstrap.servers", o.brokers, error) && set(*conf, "client.id", "regledgerd", error) &&
-              set(*conf, "transactional.id", o.transactional_id, error) &&
+              (o.read_only || set(*conf, "transactional.id", o.transactional_id, error)) &&
               set(*conf, "enable.idempotence", "true", error) && set(*conf, "acks", "all", error) &&
               set(*conf, "linger.ms", "1", error) &&
               set(*conf, "message.timeout.ms", std::to_string(timeout_ms), error) &&
@@ -162,7 +162,7 @@ result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options)
 
     // The topics: created when missing; the partition count checked.
     rd_kafka_t* rk = log->producer_->c_ptr();
-    {
+    if (!o.read_only) {
         const std::string min_isr = o.replication >= 3 ? "2" : "1";
         std::vector<rd_kafka_NewTopic_t*> topics;
         char errstr[512];
@@ -202,19 +202,29 @@ result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options)
         rd_kafka_queue_destroy(queue);
         for (auto* t : topics) rd_kafka_NewTopic_destroy(t);
         if (failure) return failure;
-
+    }
+    {
         RdKafka::Metadata* raw = nullptr;
         std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(log->producer_.get(), o.topic, nullptr, error));
         if (log->producer_->metadata(false, topic.get(), &raw, timeout_ms) != RdKafka::ERR_NO_ERROR) {
             return make_error_code(kafka_errc::unavailable);
         }
         std::unique_ptr<RdKafka::Metadata> metadata(raw);
+        bool found = false;
         for (const auto* t : *metadata->topics()) {
-            if (t->topic() == o.topic && static_cast<std::int32_t>(t->partitions()->size()) != o.partitions) {
+            if (t->topic() != o.topic || t->err() != RdKafka::ERR_NO_ERROR) continue;
+            found = true;
+            // A reader takes the topic as it is; a writer insists on its
+            // configured partitioning, or streams would change partition.
+            if (o.read_only) {
+                o.partitions = static_cast<std::int32_t>(t->partitions()->size());
+            } else if (static_cast<std::int32_t>(t->partitions()->size()) != o.partitions) {
                 return make_error_code(kafka_errc::topic_mismatch);
             }
         }
+        if (!found) return make_error_code(o.read_only ? kafka_errc::topic_mismatch : kafka_errc::unavailable);
     }
+    if (o.read_only) return log;
 
     // Fences every older instance with this transactional id.
     if (RdKafka::Error* e = log->producer_->init_transactions(timeout_ms)) {
@@ -239,6 +249,7 @@ result<void> kafka_log::settle_previous() noexcept {
 
 result<std::vector<log_position>> kafka_log::stage(std::span<const log_record> records) {
     assert(!in_transaction_ && "stage() twice without commit() or abort()");
+    if (options_.read_only) return make_error_code(kafka_errc::bad_config);
     if (fatal_) return make_error_code(kafka_errc::fenced);
     BOOST_OUTCOME_TRY(settle_previous());
     if (RdKafka::Error* e = producer_->begin_transaction()) {

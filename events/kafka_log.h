@@ -76,6 +76,9 @@ struct kafka_options {
     std::string transactional_id;
     // How long a produce, commit or read may wait for the brokers.
     std::chrono::milliseconds timeout{5000};
+    // Read only (verify, rebuild, tail): no transactional producer, so a
+    // running writer is not fenced; topics are not created; stage() fails.
+    bool read_only = false;
     // Extra librdkafka properties (e.g. test.mock.num.brokers).
     std::map<std::string, std::string> properties;
 };

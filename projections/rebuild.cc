@@ -13,10 +13,29 @@
 
 namespace regledger::projections {
 
+std::vector<std::string_view> families_for(const rebuild_options& options) {
+    return options.kafka ? ledger::kafka_families() : ledger::embedded_families();
+}
+
+result<std::unique_ptr<events::event_log>, std::string> open_source_log(events::rocks_store& store,
+                                                                      const rebuild_options& options) {
+    if (options.kafka) {
+        auto k = *options.kafka;
+        k.read_only = true;
+        auto log = events::kafka_log::open(k);
+        if (!log) return fmt::format("cannot read the Kafka log {} at {}: {}", k.topic, k.brokers, log.error().message());
+        return std::unique_ptr<events::event_log>(std::move(log).value());
+    }
+    auto log = events::embedded_log::open(store);
+    if (!log) return fmt::format("cannot open the log: {}", log.error().message());
+    return std::unique_ptr<events::event_log>(std::move(log).value());
+}
+
 result<rebuild_report, std::string> replay_into(const events::event_log& source_log, const read_model& source_reads,
                                                 const std::filesystem::path& fresh_dir, const rebuild_options& options) {
     const auto started = std::chrono::steady_clock::now();
-    const auto families = ledger::embedded_families();
+    const auto families = families_for(options);
+    const bool copy_log = !options.kafka;
     rebuild_report report;
     events::store_options target_options;
     target_options.dir = fresh_dir;
@@ -24,31 +43,43 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
     target_options.sync_writes = false;
     auto target = events::rocks_store::open(target_options, families);
     if (!target) return fmt::format("cannot create {}: {}", fresh_dir.string(), target.error().message());
-    auto target_log = events::embedded_log::open(*target.value());
-    if (!target_log) return fmt::format("cannot open the fresh log: {}", target_log.error().message());
-    read_model target_reads(*target.value(), *target_log.value());
+    // The read model over the fresh store asks the source log for positions.
+    read_model target_reads(*target.value(), source_log);
 
     replayer replay(*target.value(), target_reads);
-    auto end = source_log.end(partition_id(0));
-    if (!end) return fmt::format("cannot read the log: {}", end.error().message());
-    const auto total = static_cast<std::uint64_t>(end.value().value());
-    for (log_offset next(0); next < end.value();) {
-        auto records = source_log.read({partition_id(0), next}, options.read_batch_records);
-        if (!records) return fmt::format("cannot read the log at {}: {}", next.value(), records.error().message());
-        if (records.value().empty()) break;
-        // The log's own records, as they are.
-        rocksdb::WriteBatch copy;
-        for (const auto& r : records.value()) {
-            copy.Put(target.value()->cf(events::embedded_log::column_family),
-                     events::embedded_log::key_of(r.position.offset.value()),
-                     rocksdb::Slice(reinterpret_cast<const char*>(r.value.data()), r.value.size()));
+    std::uint64_t total = 0;
+    for (std::int32_t p = 0; p < source_log.partition_count(); ++p) {
+        auto end = source_log.end(partition_id(p));
+        if (!end) return fmt::format("cannot read the log: {}", end.error().message());
+        total += static_cast<std::uint64_t>(end.value().value());
+    }
+    for (std::int32_t p = 0; p < source_log.partition_count(); ++p) {
+        const partition_id partition(p);
+        if (!source_log.owns(partition)) continue;
+        auto end = source_log.end(partition);
+        if (!end) return fmt::format("cannot read the log: {}", end.error().message());
+        for (log_offset next(0); next < end.value();) {
+            auto records = source_log.read({partition, next}, options.read_batch_records);
+            if (!records) {
+                return fmt::format("cannot read the log at {}:{}: {}", p, next.value(), records.error().message());
+            }
+            if (records.value().empty()) break;
+            if (copy_log) {
+                // The log's own records, as they are.
+                rocksdb::WriteBatch copy;
+                for (const auto& r : records.value()) {
+                    copy.Put(target.value()->cf(events::embedded_log::column_family),
+                             events::embedded_log::key_of(r.position.offset.value()),
+                             rocksdb::Slice(reinterpret_cast<const char*>(r.value.data()), r.value.size()));
+                }
+                if (auto w = target.value()->write(copy); !w) return "cannot write the fresh log: " + w.error().message();
+            }
+            if (auto applied = replay.apply(records.value()); !applied) {
+                return fmt::format("cannot replay the log at {}:{}: {}", p, next.value(), applied.error().message());
+            }
+            next = log_offset(records.value().back().position.offset.value() + 1);
+            if (options.progress) options.progress(replay.applied(), total);
         }
-        if (auto w = target.value()->write(copy); !w) return "cannot write the fresh log: " + w.error().message();
-        if (auto applied = replay.apply(records.value()); !applied) {
-            return fmt::format("cannot replay the log at {}: {}", next.value(), applied.error().message());
-        }
-        next = log_offset(records.value().back().position.offset.value() + 1);
-        if (options.progress) options.progress(replay.applied(), total);
     }
     report.records = replay.applied();
 
@@ -93,10 +124,10 @@ result<rebuild_report, std::string> rebuild(const rebuild_options& options) {
         events::store_options source_options;
         source_options.dir = dir;
         source_options.create_if_missing = false;
-        auto source = events::rocks_store::open(source_options, ledger::embedded_families());
+        auto source = events::rocks_store::open(source_options, families_for(options));
         if (!source) return fmt::format("cannot open {}: {}", dir.string(), source.error().message());
-        auto source_log = events::embedded_log::open(*source.value());
-        if (!source_log) return fmt::format("cannot open the log: {}", source_log.error().message());
+        auto source_log = open_source_log(*source.value(), options);
+        if (!source_log) return source_log.error();
         read_model source_reads(*source.value(), *source_log.value());
         auto replayed = replay_into(*source_log.value(), source_reads, fresh_dir, options);
         if (!replayed) return replayed.error();

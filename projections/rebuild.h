@@ -15,16 +15,24 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include "engine/result.h"
 #include "events/event_log.h"
+#include "events/kafka_log.h"
+#include "events/rocks_store.h"
 #include "projections/read_model.h"
 
 namespace regledger::projections {
 
 struct rebuild_options {
     std::filesystem::path data_dir;
+    // The log is a Kafka topic (read only: a running writer is not fenced);
+    // the data directory then holds the read models alone.
+    std::optional<events::kafka_options> kafka;
     std::size_t read_batch_records = 8192;
     // Records replayed so far, and in all.
     std::function<void(std::uint64_t done, std::uint64_t total)> progress;
@@ -39,11 +47,18 @@ struct rebuild_report {
 
 [[nodiscard]] result<rebuild_report, std::string> rebuild(const rebuild_options& options);
 
-// The fresh store of rebuild(): the log's records and every read model
-// replayed from them, in `fresh_dir`, flushed. options.data_dir is unused.
+// The fresh store of rebuild(): every read model replayed from the log (and,
+// for the embedded log, the log's records themselves), in `fresh_dir`,
+// flushed. options.data_dir is unused.
 [[nodiscard]] result<rebuild_report, std::string> replay_into(const events::event_log& source_log,
                                                               const read_model& source_reads,
                                                               const std::filesystem::path& fresh_dir,
                                                               const rebuild_options& options);
+
+// The families of a data directory for the given log, and the log itself
+// (embedded over `store`, or Kafka read only).
+std::vector<std::string_view> families_for(const rebuild_options& options);
+[[nodiscard]] result<std::unique_ptr<events::event_log>, std::string> open_source_log(events::rocks_store& store,
+                                                                                    const rebuild_options& options);
 
 }  // namespace regledger::projections

@@ -36,7 +36,9 @@ result<verify_report, verify_problem> verify_store(const verify_store_options& o
         return verify_problem{fmt::format("{} is not a regledger data directory", options.data_dir.string()),
                               std::nullopt, {}, {}};
     }
-    const auto families = ledger::embedded_families();
+    rebuild_options source;
+    source.kafka = options.kafka;
+    const auto families = families_for(source);
     events::store_options live_options;
     live_options.dir = options.data_dir;
     live_options.create_if_missing = false;
@@ -46,8 +48,8 @@ result<verify_report, verify_problem> verify_store(const verify_store_options& o
         return verify_problem{fmt::format("cannot open {}: {}", options.data_dir.string(), live.error().message()),
                               std::nullopt, {}, {}};
     }
-    auto log = events::embedded_log::open(*live.value());
-    if (!log) return verify_problem{"cannot open the log: " + log.error().message(), std::nullopt, {}, {}};
+    auto log = open_source_log(*live.value(), source);
+    if (!log) return verify_problem{log.error(), std::nullopt, {}, {}};
 
     verify_report report;
     events::verify_options log_options;
@@ -70,6 +72,7 @@ result<verify_report, verify_problem> verify_store(const verify_store_options& o
     fs::remove_all(scratch, ec);
     read_model live_reads(*live.value(), *log.value());
     rebuild_options replay_options;
+    replay_options.kafka = options.kafka;
     replay_options.progress = [&](std::uint64_t done, std::uint64_t total) {
         if (options.progress) options.progress("replay", done, total);
     };

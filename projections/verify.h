@@ -15,11 +15,14 @@
 
 #include "engine/ids.h"
 #include "engine/result.h"
+#include "events/kafka_log.h"
 
 namespace regledger::projections {
 
 struct verify_store_options {
     std::filesystem::path data_dir;
+    // The log is a Kafka topic, read without disturbing its writer.
+    std::optional<events::kafka_options> kafka;
     // Where the scratch store goes (removed afterwards); default DIR.verify.
     std::optional<std::filesystem::path> scratch_dir;
     // phase ("log", "replay", "compare"), done, total.
