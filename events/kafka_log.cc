@@ -151,7 +151,9 @@ result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options)
               set(*conf, "message.timeout.ms", std::to_string(timeout_ms), error) &&
               set(*conf, "transaction.timeout.ms", std::to_string(std::max(60000, 2 * timeout_ms)), error) &&
               set(*conf, "socket.timeout.ms", std::to_string(std::max(1000, timeout_ms)), error) &&
-              set(*conf, "message.max.bytes", "8388608", error);
+              set(*conf, "message.max.bytes", "8388608", error) &&
+              // Errors only: the retries of a broker still starting are expected.
+              set(*conf, "log_level", "3", error);
     for (const auto& [k, v] : o.properties) ok = ok && set(*conf, k, v, error);
     if (!ok || conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(log->delivery_.get()), error) !=
                    RdKafka::Conf::CONF_OK) {
@@ -346,7 +348,7 @@ result<std::vector<stored_record>> kafka_log::read(log_position from, std::size_
                   set(*conf, "enable.auto.offset.store", "false", error) &&
                   set(*conf, "enable.partition.eof", "true", error) &&
                   set(*conf, "auto.offset.reset", "earliest", error) &&
-                  set(*conf, "fetch.message.max.bytes", "8388608", error);
+                  set(*conf, "fetch.message.max.bytes", "8388608", error) && set(*conf, "log_level", "3", error);
         for (const auto& [k, v] : options_.properties) ok = ok && set(*conf, k, v, error);
         if (!ok) return make_error_code(kafka_errc::bad_config);
         consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
