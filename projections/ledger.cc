@@ -65,6 +65,21 @@ result<std::unique_ptr<ledger>, open_failure> ledger::open_embedded(const ledger
                             problem.position};
     }
     l->reads_ = std::make_unique<read_model>(*l->store_, *l->log_);
+    // The log and the read models are written in one batch, so the read
+    // models never reflect more than the log holds, unless the log lost its
+    // tail; serving it would hand the lost offsets out again.
+    for (std::int32_t p = 0; p < l->log_->partition_count(); ++p) {
+        const partition_id partition(p);
+        const auto end = l->log_->end(partition);
+        if (!end) return open_failure{"cannot read the log's end: " + end.error().message(), std::nullopt};
+        const log_offset applied = l->reads_->checkpoint(partition);
+        if (applied > end.value()) {
+            return open_failure{fmt::format("the log is damaged at position {}:{}: records {} to {} are missing (the "
+                                            "read models reflect them); refusing to serve",
+                                            p, end.value().value(), end.value().value(), applied.value() - 1),
+                                log_position{partition, end.value()}};
+        }
+    }
     auto caught_up = catch_up(*l->store_, *l->log_, *l->reads_);
     if (!caught_up) {
         return open_failure{fmt::format("cannot apply the log to the read models: {}", caught_up.error().message()),
