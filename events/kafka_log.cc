@@ -3,6 +3,7 @@
 #include <cassert>
 #include <limits>
 #include <random>
+#include <thread>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -116,7 +117,11 @@ bool kafka_log::owns(partition_id p) const noexcept {
 
 std::error_code kafka_log::classify(int code, bool fatal) noexcept {
     const auto c = static_cast<RdKafka::ErrorCode>(code);
-    if (fatal || is_fenced_code(c)) {
+    // librdkafka raises a fatal error (fencing among them) on the handle; a
+    // failing call may only say ERR__FATAL or some consequence of it.
+    std::string reason;
+    if (producer_ && producer_->fatal_error(reason) != RdKafka::ERR_NO_ERROR) fatal = true;
+    if (fatal || c == RdKafka::ERR__FATAL || is_fenced_code(c)) {
         fatal_ = true;
         return kafka_errc::fenced;
     }
@@ -386,12 +391,20 @@ result<std::vector<stored_record>> kafka_log::read(log_position from, std::size_
 }
 
 result<log_offset> kafka_log::end(partition_id partition) const {
-    std::int64_t low = 0;
-    std::int64_t high = 0;
-    const auto err = producer_->query_watermark_offsets(options_.topic, partition.value(), &low, &high,
-                                                        static_cast<int>(options_.timeout.count()));
-    if (err != RdKafka::ERR_NO_ERROR) return make_error_code(kafka_errc::unavailable);
-    return log_offset(high);
+    // A topic just created may not have its leaders yet: ask again within
+    // the bound.
+    const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+    for (;;) {
+        std::int64_t low = 0;
+        std::int64_t high = 0;
+        const auto err = producer_->query_watermark_offsets(options_.topic, partition.value(), &low, &high,
+                                                            static_cast<int>(options_.timeout.count()));
+        if (err == RdKafka::ERR_NO_ERROR) return log_offset(high);
+        const bool transient = err == RdKafka::ERR_LEADER_NOT_AVAILABLE || err == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART ||
+                               err == RdKafka::ERR_NOT_LEADER_FOR_PARTITION || err == RdKafka::ERR__UNKNOWN_PARTITION;
+        if (!transient || std::chrono::steady_clock::now() >= deadline) return make_error_code(kafka_errc::unavailable);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
 }
 
 }  // namespace regledger::events

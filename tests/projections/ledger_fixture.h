@@ -83,6 +83,11 @@ public:
         : institutions_(sample_institutions()), clock_(start) {
         open();
     }
+    // The same world on a Kafka topic instead of the embedded log.
+    explicit ledger_fixture(events::kafka_options kafka, instant start = at("2026-03-02T09:00:00+08:00"))
+        : institutions_(sample_institutions()), clock_(start), kafka_(std::move(kafka)) {
+        open();
+    }
     ~ledger_fixture() { close(); }
 
     void open(projections::writer_options options = {}) {
@@ -90,7 +95,8 @@ public:
         o.data_dir = dir_.path() / "data";
         o.writer = options;
         projections::ledger_context ctx{&rules::rule_set::ln_2025(), &institutions_, digest{}};
-        auto l = projections::ledger::open_embedded(o, clock_, ctx);
+        auto l = kafka_ ? projections::ledger::open_kafka(o, *kafka_, clock_, ctx)
+                        : projections::ledger::open_embedded(o, clock_, ctx);
         REQUIRE_MESSAGE(l.has_value(), (l ? std::string() : l.error().message));
         ledger_ = std::move(l).value();
         scheduler_ = std::make_unique<projections::scheduler>(ledger_->writes(), ledger_->reads(), clock_);
@@ -106,6 +112,11 @@ public:
     }
 
     projections::ledger& ledger() { return *ledger_; }
+    const std::optional<events::kafka_options>& kafka() const { return kafka_; }
+    // The column families of this fixture's data directory.
+    std::vector<std::string_view> families() const {
+        return kafka_ ? projections::ledger::kafka_families() : projections::ledger::embedded_families();
+    }
     projections::read_model& reads() { return ledger_->reads(); }
     projections::manual_clock& clock() { return clock_; }
     projections::scheduler& scheduler() { return *scheduler_; }
@@ -176,6 +187,7 @@ private:
     temp_dir dir_;
     institution_directory institutions_;
     projections::manual_clock clock_;
+    std::optional<events::kafka_options> kafka_;
     std::unique_ptr<projections::ledger> ledger_;
     std::unique_ptr<projections::scheduler> scheduler_;
     int next_id_ = 1;

@@ -1,0 +1,46 @@
+// Where the Kafka tests find their broker: REGLEDGER_KAFKA_BROKERS, which
+// scripts/test sets after `scripts/kafka start`. Without it the tests fail
+// with a message saying how to start one — they never pass without a broker.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "events/kafka_log.h"
+
+namespace regledger::testing {
+
+inline std::string kafka_brokers() {
+    const char* brokers = std::getenv("REGLEDGER_KAFKA_BROKERS");
+    REQUIRE_MESSAGE(brokers != nullptr,
+                    "REGLEDGER_KAFKA_BROKERS is not set: run the suite with scripts/test, which starts a broker "
+                    "(scripts/kafka start) and sets it");
+    return brokers;
+}
+
+// A topic name of its own for each test, so tests never see each other's
+// records.
+inline std::string fresh_topic(std::string_view what) {
+    static std::atomic<int> counter{0};
+    const auto now = std::chrono::system_clock::now().time_since_epoch().count();
+    return fmt::format("test.{}.{}.{}.{}", what, ::getpid(), now % 1000000007, counter.fetch_add(1));
+}
+
+inline events::kafka_options kafka_test_options(std::string_view what, std::int32_t partitions = 1) {
+    events::kafka_options o;
+    o.brokers = kafka_brokers();
+    o.topic = fresh_topic(what);
+    o.public_topic = o.topic + ".public";
+    o.partitions = partitions;
+    o.timeout = std::chrono::milliseconds(10000);
+    return o;
+}
+
+}  // namespace regledger::testing
