@@ -3,6 +3,7 @@
 #include <cassert>
 
 #include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 
 namespace regledger::events {
@@ -50,11 +51,23 @@ result<std::unique_ptr<rocks_store>> rocks_store::open(const store_options& opti
     // The log and the read models are written together; one WAL keeps them
     // atomic, and paranoid checks catch damaged files at open.
     db_options.paranoid_checks = true;
+    // RocksDB's default lets the write-ahead log grow to four times every
+    // family's memtables (gigabytes with this many families): a small,
+    // rarely written family (checkpoint, counters) keeps every log file
+    // alive, and opening the store replays them all. Past this size RocksDB
+    // flushes the families that hold the oldest log file instead.
+    db_options.max_total_wal_size = 256u << 20;
 
     rocksdb::ColumnFamilyOptions cf_options;
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+    // Most point lookups miss (a new command id, a stream with no head yet,
+    // a counter not yet written): whole-key Bloom filters, in the table
+    // files and in the memtables, answer those without searching them.
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    cf_options.memtable_prefix_bloom_size_ratio = 0.02;
+    cf_options.memtable_whole_key_filtering = true;
 
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
     descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
