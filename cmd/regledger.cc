@@ -16,6 +16,8 @@ std::vector<subcommand> all_subcommands() {
     std::vector<subcommand> out;
     add_serve_subcommand(out);
     add_store_subcommands(out);
+    add_client_subcommands(out);
+    add_demo_subcommand(out);
     return out;
 }
 

@@ -25,5 +25,9 @@ std::vector<subcommand> all_subcommands();
 // Contributions by file.
 void add_serve_subcommand(std::vector<subcommand>& out);
 void add_store_subcommands(std::vector<subcommand>& out);
+// submit, get, history, list, stats, tail: clients of regledgerd (client_commands.cc).
+void add_client_subcommands(std::vector<subcommand>& out);
+// demo: a registration's whole life against a running server (demo.cc).
+void add_demo_subcommand(std::vector<subcommand>& out);
 
 }  // namespace regledger::cli
