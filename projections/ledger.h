@@ -21,6 +21,7 @@
 #include "events/rocks_store.h"
 #include "projections/clock.h"
 #include "projections/read_model.h"
+#include "projections/replay.h"
 #include "projections/writer.h"
 
 namespace regledger::projections {
@@ -77,7 +78,5 @@ private:
     std::unique_ptr<writer> writer_;
 };
 
-// Applies every committed record beyond the read models' checkpoint.
-[[nodiscard]] result<std::uint64_t> catch_up(events::rocks_store& store, events::event_log& log, const read_model& reads);
 
 }  // namespace regledger::projections

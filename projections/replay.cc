@@ -80,4 +80,21 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
     return success();
 }
 
+result<std::uint64_t> catch_up(events::rocks_store& store, const events::event_log& log, const read_model& reads) {
+    replayer replay(store, reads);
+    for (std::int32_t p = 0; p < log.partition_count(); ++p) {
+        const partition_id partition(p);
+        // A node's read models hold the partitions it owns.
+        if (!log.owns(partition)) continue;
+        BOOST_OUTCOME_TRY(auto end, log.end(partition));
+        for (log_offset next = reads.checkpoint(partition); next < end;) {
+            BOOST_OUTCOME_TRY(auto records, log.read({partition, next}, 4096));
+            if (records.empty()) break;
+            BOOST_OUTCOME_TRY(replay.apply(records));
+            next = log_offset(records.back().position.offset.value() + 1);
+        }
+    }
+    return replay.applied();
+}
+
 }  // namespace regledger::projections

@@ -48,4 +48,9 @@ private:
     std::uint64_t applied_ = 0;
 };
 
+// Applies every committed record of the owned partitions beyond the read
+// models' checkpoint; returns how many.
+[[nodiscard]] result<std::uint64_t> catch_up(events::rocks_store& store, const events::event_log& log,
+                                             const read_model& reads);
+
 }  // namespace regledger::projections

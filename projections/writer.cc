@@ -11,6 +11,7 @@
 #include "events/canonical.h"
 #include "events/codec.h"
 #include "projections/documents.h"
+#include "projections/replay.h"
 
 #include <boost/json/serialize.hpp>
 
@@ -162,6 +163,21 @@ void writer::run() {
 
 void writer::process(std::vector<pending>& batch) {
     const auto started = clock_type::now();
+    if (needs_resync_) {
+        auto caught_up = catch_up(store_, log_, reads_);
+        if (!caught_up) {
+            std::vector<command_outcome> outcomes;
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                outcomes.push_back(unavailable(fmt::format(
+                    "the log is unreachable ({}); nothing was written", caught_up.error().message())));
+            }
+            record_metrics(outcomes, batch, 0, 0);
+            for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
+            return;
+        }
+        cache_.clear();
+        needs_resync_ = false;
+    }
     // Instants stamped on events never go backwards, whatever the clock does.
     const instant now = std::max(clock_.now(), last_now_);
     last_now_ = now;
@@ -444,8 +460,10 @@ void writer::process(std::vector<pending>& batch) {
             }
             if (options_.on_fatal) options_.on_fatal(store_failure);
         }
-        // Nothing of this batch was answered as done: forget what it computed.
+        // Nothing of this batch was answered as done: forget what it computed,
+        // and learn from the log what it kept before the next batch.
         for (const auto& [id, work] : touched) cache_.erase(id);
+        needs_resync_ = true;
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if (!outcomes[i].replayed) {
                 outcomes[i] = unavailable(fmt::format("the log could not be written ({}); nothing was written",

@@ -14,7 +14,10 @@
 // durable together with every projection row, every command outcome and the
 // checkpoint. Only after the commit returned are the commands answered. If the
 // commit fails, nothing is answered as done: every command of the batch gets
-// UNAVAILABLE and the writer's cached states are dropped.
+// UNAVAILABLE, the writer's cached states are dropped, and before the next
+// batch the read models catch up with the log (a Kafka commit that timed out
+// may still have committed; a client that repeats the command id then gets
+// the first outcome).
 //
 // Lifecycle: construct, start(), submit() from any thread, stop() (answers
 // what is queued, then joins). The destructor stops.
@@ -159,6 +162,9 @@ private:
     std::deque<pending> queue_;
     bool accepting_ = false;
     bool fatal_reported_ = false;
+    // A commit failed: whether the log kept the batch is unknown until the
+    // read models have caught up with the log again.
+    bool needs_resync_ = false;
     bool stopping_ = false;
     std::thread thread_;
 
