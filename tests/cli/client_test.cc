@@ -216,7 +216,7 @@ TEST_CASE("regledger get and history: the registration, as it stands and as it s
     }
 }
 
-TEST_CASE("regledger list and stats: filters pass through; refusals exit 1") {
+TEST_CASE("regledger list and stats: filters pass through, refusals exit 1") {
     seeded_server s;
     s.submit(initial_application("c-submit-2", "app-2", "reg-2"), "t-subject-a");
 
@@ -354,7 +354,7 @@ TEST_CASE("the client subcommands exit 3 when the server is down, with a message
     }
 }
 
-TEST_CASE("usage errors exit 2; --help exits 0 and names the flags") {
+TEST_CASE("usage errors exit 2, and --help exits 0 naming the flags") {
     CHECK(run_cli({}).exit_code == 2);
     CHECK(run_cli({"frobnicate"}).exit_code == 2);
     CHECK(run_cli({"get", "reg-1", "--bogus"}).exit_code == 2);

@@ -10,7 +10,7 @@ namespace {
 
 bool contains(const std::string& text, std::string_view what) { return text.find(what) != std::string::npos; }
 
-TEST_CASE("regledger demo: one registration's whole life, twice on the same data; the server stops with exit 0") {
+TEST_CASE("regledger demo: one registration's whole life, twice on the same data, then the server stops with exit 0") {
     server_process server;
     const auto first = run_cli({"demo", "--server", server.url()});
     INFO("stdout:\n" << first.out << "\nstderr:\n" << first.err);
