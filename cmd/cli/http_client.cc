@@ -71,20 +71,20 @@ result<server_url, std::string> server_url::parse(std::string_view text) {
 http_client::http_client(http_client_options options) : options_(std::move(options)) {}
 
 result<http_answer, transport_error> http_client::get(std::string_view target) {
-    return exchange(false, target, {}, options_.token);
+    return exchange(method::get, target, {}, options_.token);
 }
 
 result<http_answer, transport_error> http_client::post_json(std::string_view target, std::string_view body) {
-    return exchange(true, target, body, options_.token);
+    return exchange(method::post, target, body, options_.token);
 }
 
 result<http_answer, transport_error> http_client::get(std::string_view target, const as_token& who) {
-    return exchange(false, target, {}, who.token);
+    return exchange(method::get, target, {}, who.token);
 }
 
 result<http_answer, transport_error> http_client::post_json(std::string_view target, std::string_view body,
                                                             const as_token& who) {
-    return exchange(true, target, body, who.token);
+    return exchange(method::post, target, body, who.token);
 }
 
 namespace {
@@ -98,8 +98,9 @@ std::string seconds_text(std::chrono::milliseconds d) {
 
 // Asynchronous operations on a private io_context, run to completion: the
 // only way Beast bounds each step with a timeout.
-result<http_answer, transport_error> http_client::exchange(bool post, std::string_view target, std::string_view body,
+result<http_answer, transport_error> http_client::exchange(method m, std::string_view target, std::string_view body,
                                                            const std::optional<std::string>& token) {
+    const bool post = m == method::post;
     const std::string where = options_.server.to_string();
     asio::io_context io;
     tcp::resolver resolver(io);

@@ -81,7 +81,8 @@ public:
     result<http_answer, transport_error> post_json(std::string_view target, std::string_view body, const as_token& who);
 
 private:
-    result<http_answer, transport_error> exchange(bool post, std::string_view target, std::string_view body,
+    enum class method { get, post };
+    result<http_answer, transport_error> exchange(method m, std::string_view target, std::string_view body,
                                                   const std::optional<std::string>& token);
 
     http_client_options options_;
