@@ -22,6 +22,7 @@
 //                     [--timers-due N] [--producers N] [--baseline-commands N]
 //                     [--seed N] [--only throughput|rebuild|timers]
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +70,16 @@ using steady = std::chrono::steady_clock;
 
 double seconds_since(steady::time_point start) {
     return std::chrono::duration<double>(steady::now() - start).count();
+}
+
+// CPU time of the whole process (every thread: the writer, the producers,
+// RocksDB's flushes and compactions), in seconds. On a shared machine this
+// moves far less than wall time with the load of other processes.
+double process_cpu_s() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+    return s(usage.ru_utime) + s(usage.ru_stime);
 }
 
 // ---- options -----------------------------------------------------------------
@@ -249,6 +260,7 @@ struct feed_report {
     std::uint64_t events = 0;
     std::uint64_t ticks = 0;
     double seconds = 0;
+    double cpu_s = 0;
     std::vector<float> latency_us;
     std::vector<std::string> first_rejections;
 };
@@ -426,6 +438,7 @@ void phase_throughput(const options& o, results_file& results) {
             feeder f(l->writes(), clock, o.producers);
             std::uint64_t expected = 0;
             const auto started = steady::now();
+            const double cpu_started = process_cpu_s();
             for (auto& t : ticks) {
                 const std::size_t left = o.baseline_commands - f.report().commands;
                 if (left == 0) break;
@@ -433,6 +446,7 @@ void phase_throughput(const options& o, results_file& results) {
                 f.feed(t, left, /*copy=*/true);
             }
             f.report().seconds = seconds_since(started);
+            f.report().cpu_s = process_cpu_s() - cpu_started;
             r = std::move(f.report());
             if (r.rejected != 0 || r.unavailable != 0) check_outcomes(r, expected);
         }
@@ -440,8 +454,10 @@ void phase_throughput(const options& o, results_file& results) {
         fs::remove_all(dir);
         const double rate = static_cast<double>(r.commands) / r.seconds;
         fmt::print("  baseline (batch_commands_max = 1): {} commands in {:.2f} s = {} commands/s, p50 {:.0f} us, "
-                   "p99 {:.0f} us\n",
-                   r.commands, r.seconds, grouped(rate), percentile(r.latency_us, 0.5), percentile(r.latency_us, 0.99));
+                   "p99 {:.0f} us; process CPU {:.0f} us per command\n",
+                   r.commands, r.seconds, grouped(rate), percentile(r.latency_us, 0.5), percentile(r.latency_us, 0.99),
+                   r.cpu_s * 1e6 / static_cast<double>(std::max<std::uint64_t>(r.commands, 1)));
+        results.put("baseline.cpu_us_per_command", r.cpu_s * 1e6 / static_cast<double>(std::max<std::uint64_t>(r.commands, 1)));
         results.put("baseline.commands", r.commands);
         results.put("baseline.commands_per_s", rate);
         results.put("baseline.p50_us", percentile(r.latency_us, 0.5));
@@ -458,6 +474,7 @@ void phase_throughput(const options& o, results_file& results) {
             feeder f(l->writes(), clock, o.producers);
             progress_line progress;
             const auto started = steady::now();
+            const double cpu_started = process_cpu_s();
             for (auto& t : ticks) {
                 f.feed(t, t.commands.size(), /*copy=*/false);
                 progress.maybe("  {:5.1f} s: {} commands ({} /s), virtual {}, tick {}/{}\n", seconds_since(started),
@@ -466,6 +483,7 @@ void phase_throughput(const options& o, results_file& results) {
                                t.at.shanghai_date().to_string(), f.report().ticks, ticks.size());
             }
             f.report().seconds = seconds_since(started);
+            f.report().cpu_s = process_cpu_s() - cpu_started;
             r = std::move(f.report());
         }
         check_outcomes(r, w.totals().events);
@@ -484,6 +502,12 @@ void phase_throughput(const options& o, results_file& results) {
                    "commit (write + fsync) {:.0f} us; data directory {}\n",
                    grouped(m.batches), static_cast<double>(m.batch_size_sum) / batches, m.apply_us_sum / batches,
                    m.append_us_sum / batches, mib(bytes));
+        const double cpu_us = r.cpu_s * 1e6 / static_cast<double>(std::max<std::uint64_t>(r.commands, 1));
+        fmt::print("  process CPU (all threads) {:.1f} s = {:.1f} us per command; CPU-bound ceiling on this machine's "
+                   "{} cores: {} commands/s\n",
+                   r.cpu_s, cpu_us, std::thread::hardware_concurrency(),
+                   grouped(1e6 * std::thread::hardware_concurrency() / cpu_us));
+        results.put("throughput.process_cpu_us_per_command", cpu_us);
         results.put("throughput.commands", r.commands);
         results.put("throughput.events", r.events);
         results.put("throughput.seconds", r.seconds);
@@ -556,6 +580,7 @@ void phase_rebuild(const options& o, results_file& results) {
     ro.data_dir = dir;
     progress_line progress;
     const auto started = steady::now();
+    const double cpu_started = process_cpu_s();
     ro.progress = [&](std::uint64_t done, std::uint64_t total) {
         progress.maybe("  rebuilding: {}/{} events, {:.1f} s\n", grouped(done), grouped(total), seconds_since(started));
     };
@@ -565,6 +590,7 @@ void phase_rebuild(const options& o, results_file& results) {
         std::exit(1);
     }
     const double seconds = seconds_since(started);
+    const double cpu_s = process_cpu_s() - cpu_started;
     const std::uint64_t hwm = proc_status_bytes("VmHWM");
     const double rate = static_cast<double>(report.value().records) / seconds;
     fmt::print("  rebuild: {} events of {} streams in {:.1f} s = {} events/s; peak RSS (VmHWM) {} (process before: {})\n",
@@ -574,6 +600,9 @@ void phase_rebuild(const options& o, results_file& results) {
     results.put("rebuild.seconds", seconds);
     results.put("rebuild.events_per_s", rate);
     results.put("rebuild.vmhwm_bytes", hwm);
+    fmt::print("  process CPU {:.1f} s = {:.1f} us per event\n", cpu_s,
+               cpu_s * 1e6 / static_cast<double>(std::max<std::uint64_t>(report.value().records, 1)));
+    results.put("rebuild.cpu_us_per_event", cpu_s * 1e6 / static_cast<double>(std::max<std::uint64_t>(report.value().records, 1)));
 
     // Baselines, on the rebuilt directory: the raw log, and its verification.
     events::store_options so;
@@ -681,8 +710,10 @@ void phase_timers(const options& o, results_file& results) {
 
     if (!clock.set(due_at)) std::exit(1);
     const auto fire_started = steady::now();
+    const double cpu_started = process_cpu_s();
     const auto fired = sched.fire_due();
     const double fire_s = seconds_since(fire_started);
+    const double fire_cpu_s = process_cpu_s() - cpu_started;
     const std::uint64_t rss_after = proc_status_bytes("VmRSS");
     const std::uint64_t after = sched.pending_estimate();
     fmt::print("  fire_due(): {} fired, {} applied, {} unavailable in {:.2f} s = {} timers/s; RSS after {}; "
@@ -701,6 +732,8 @@ void phase_timers(const options& o, results_file& results) {
     results.put("timers.rss_after_bytes", rss_after);
     results.put("timers.scan_s", scan_s);
     results.put("timers.fire_s", fire_s);
+    results.put("timers.fire_cpu_s", fire_cpu_s);
+    fmt::print("  process CPU while firing {:.2f} s\n", fire_cpu_s);
 }
 
 // ---- the driver ------------------------------------------------------------------
@@ -760,7 +793,11 @@ void print_summary(const options& o, const std::map<std::string, double>& r) {
         fmt::print("{:<46} {:>16} {:>22}\n", "latency p50 / p99 (submit -> answer)",
                    fmt::format("{:.1f} / {:.1f} ms", get("throughput.p50_us") / 1000, get("throughput.p99_us") / 1000),
                    fmt::format("{:.1f} / {:.1f} ms", get("baseline.p50_us") / 1000, get("baseline.p99_us") / 1000));
-        fmt::print("{:<46} {:>16}\n", "writer CPU per command (decide + project)",
+        fmt::print("{:<46} {:>16} {:>22} {:>8.2f}x\n", "process CPU per command (all threads)",
+                   fmt::format("{:.1f} us", get("throughput.process_cpu_us_per_command")),
+                   fmt::format("{:.1f} us", get("baseline.cpu_us_per_command")),
+                   get("throughput.process_cpu_us_per_command") / get("baseline.cpu_us_per_command"));
+        fmt::print("{:<46} {:>16}\n", "writer thread per command (decide + project)",
                    fmt::format("{:.1f} us", get("throughput.cpu_us_per_command")));
     }
     if (has("rebuild.events_per_s")) {
@@ -771,6 +808,8 @@ void print_summary(const options& o, const std::map<std::string, double>& r) {
                    v >= 200'000 ? "met" : "NOT met");
         fmt::print("{:<46} {:>16} {:>22} {:>8.2f}x\n", "", "", grouped(get("rebuild.scan_per_s")) + "/s (raw read)",
                    v / get("rebuild.scan_per_s"));
+        fmt::print("{:<46} {:>16}\n", "rebuild process CPU per event",
+                   fmt::format("{:.1f} us", get("rebuild.cpu_us_per_event")));
         fmt::print("{:<46} {:>16}\n", "rebuild peak RSS (VmHWM of its process)",
                    mib(static_cast<std::uint64_t>(get("rebuild.vmhwm_bytes"))));
     }
@@ -785,6 +824,7 @@ void print_summary(const options& o, const std::map<std::string, double>& r) {
         fmt::print("{:<46} {:>16}\n", "  process RSS after open / after firing",
                    fmt::format("{} / {}", mib(static_cast<std::uint64_t>(get("timers.rss_bytes"))),
                                mib(static_cast<std::uint64_t>(get("timers.rss_after_bytes")))));
+        fmt::print("{:<46} {:>16}\n", "  process CPU while firing", fmt::format("{:.2f} s", get("timers.fire_cpu_s")));
         fmt::print("{:<46} {:>16}\n", "  open (verify log + catch up)", fmt::format("{:.1f} s", get("timers.open_s")));
     }
 }
