@@ -242,7 +242,38 @@ result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options)
     return log;
 }
 
+result<void> kafka_log::commit_with_retries() noexcept {
+    const auto deadline = std::chrono::steady_clock::now() + 2 * options_.timeout;
+    for (;;) {
+        RdKafka::Error* e = producer_->commit_transaction(static_cast<int>(options_.timeout.count()));
+        if (e == nullptr) {
+            pending_commit_ = false;
+            in_transaction_ = false;
+            return success();
+        }
+        const bool retriable = e->is_retriable();
+        const bool abortable = e->txn_requires_abort();
+        const auto code = classify(e->code(), e->is_fatal());
+        delete e;
+        if (fatal_) return code;
+        if (abortable) {
+            // The transaction cannot commit: abort it before the next.
+            pending_commit_ = false;
+            needs_abort_ = true;
+            return make_error_code(kafka_errc::aborted);
+        }
+        if (!retriable || std::chrono::steady_clock::now() >= deadline) {
+            // Unknown whether the coordinator completed it: ask again later.
+            pending_commit_ = true;
+            return code == kafka_errc::other ? std::error_code(kafka_errc::unavailable) : code;
+        }
+    }
+}
+
 result<void> kafka_log::settle_previous() noexcept {
+    if (pending_commit_) {
+        BOOST_OUTCOME_TRY(commit_with_retries());
+    }
     if (!needs_abort_) return success();
     if (RdKafka::Error* e = producer_->abort_transaction(static_cast<int>(options_.timeout.count()))) {
         const auto code = classify(e->code(), e->is_fatal());
@@ -315,15 +346,7 @@ result<std::vector<log_position>> kafka_log::stage(std::span<const log_record> r
 
 result<void> kafka_log::commit(rocksdb::WriteBatch& local) {
     assert(in_transaction_ && "commit() without stage()");
-    if (RdKafka::Error* e = producer_->commit_transaction(static_cast<int>(options_.timeout.count()))) {
-        const auto code = classify(e->code(), e->is_fatal());
-        // Whatever the cause, this transaction must not be half-visible: it
-        // is aborted before the next one begins.
-        if (!e->is_fatal()) needs_abort_ = true;
-        delete e;
-        return code == kafka_errc::other ? std::error_code(kafka_errc::aborted) : code;
-    }
-    in_transaction_ = false;
+    BOOST_OUTCOME_TRY(commit_with_retries());
     assert(local_ != nullptr);
     if (auto written = local_->write(local); !written) {
         // The events are committed in Kafka but the read models lag: stop
@@ -335,7 +358,8 @@ result<void> kafka_log::commit(rocksdb::WriteBatch& local) {
 }
 
 void kafka_log::abort() noexcept {
-    if (in_transaction_) needs_abort_ = true;
+    // A commit that may have completed is never aborted: it is retried.
+    if (in_transaction_ && !pending_commit_) needs_abort_ = true;
     in_transaction_ = false;
     (void)settle_previous();
 }

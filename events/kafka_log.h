@@ -115,6 +115,9 @@ public:
 private:
     explicit kafka_log(kafka_options options);
     result<void> settle_previous() noexcept;
+    // commit_transaction, retried while librdkafka says the error is
+    // retriable, within the bound.
+    result<void> commit_with_retries() noexcept;
     std::error_code classify(int librdkafka_error, bool fatal) noexcept;
 
     kafka_options options_;
@@ -124,8 +127,12 @@ private:
     rocks_store* local_ = nullptr;
     std::atomic<bool> fatal_{false};
     bool in_transaction_ = false;
-    // A transaction that failed and must be aborted before the next begins.
+    // A transaction that failed before its commit was asked for: it is
+    // aborted before the next begins.
     bool needs_abort_ = false;
+    // A commit that timed out: the coordinator may have completed it, so it
+    // is retried (commit is idempotent), never aborted, before the next.
+    bool pending_commit_ = false;
 
     struct delivery;
     std::unique_ptr<delivery> delivery_;
