@@ -111,7 +111,8 @@ rocksdb::ColumnFamilyHandle* rocks_store::cf(std::string_view name) const {
 
 result<void> rocks_store::write(rocksdb::WriteBatch& batch) {
     rocksdb::WriteOptions options;
-    options.sync = options_.sync_writes;
+    options.sync = options_.sync_writes && !options_.disable_wal;
+    options.disableWAL = options_.disable_wal;
     const auto status = db_->Write(options, &batch);
     if (!status.ok()) return to_error_code(status);
     return success();

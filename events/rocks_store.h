@@ -43,6 +43,10 @@ struct store_options {
     bool create_if_missing = true;
     // fsync every write (the default: an acknowledged command is durable).
     bool sync_writes = true;
+    // Write without the write-ahead log, for a store that is filled, flushed
+    // and only then used (rebuild's fresh store): whatever was not flushed is
+    // lost in a crash.
+    bool disable_wal = false;
     // Open without taking the directory's lock and refuse every write (for
     // verification beside a running server).
     bool read_only = false;

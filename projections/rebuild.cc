@@ -39,8 +39,12 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
     rebuild_report report;
     events::store_options target_options;
     target_options.dir = fresh_dir;
-    // Written without a sync per batch; one flush makes it durable at the end.
+    // Written without a sync per batch, and without the write-ahead log:
+    // nothing reads the fresh store before the flush at the end makes it
+    // durable, and a crash before that leaves a directory the next rebuild
+    // removes.
     target_options.sync_writes = false;
+    target_options.disable_wal = true;
     auto target = events::rocks_store::open(target_options, families);
     if (!target) return fmt::format("cannot create {}: {}", fresh_dir.string(), target.error().message());
     // The read model over the fresh store asks the source log for positions.
