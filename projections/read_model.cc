@@ -87,21 +87,47 @@ bool matches(const object& doc, const list_filter& f) {
     return true;
 }
 
+// One query's view of the store: the rows it reads and the position it
+// reports come from the same RocksDB snapshot, so the position is exactly
+// what the answer reflects.
+class snapshot_view {
+public:
+    explicit snapshot_view(rocksdb::DB& db) : db_(db), snapshot_(db.GetSnapshot()) { options_.snapshot = snapshot_; }
+    ~snapshot_view() { db_.ReleaseSnapshot(snapshot_); }
+    snapshot_view(const snapshot_view&) = delete;
+    snapshot_view& operator=(const snapshot_view&) = delete;
+    const rocksdb::ReadOptions& options() const noexcept { return options_; }
+
+private:
+    rocksdb::DB& db_;
+    const rocksdb::Snapshot* snapshot_;
+    rocksdb::ReadOptions options_;
+};
+
 }  // namespace
 
 read_model::read_model(events::rocks_store& store, const events::event_log& log) : store_(store), log_(log) {}
 
 std::optional<std::string> read_model::get(std::string_view family, std::string_view key) const {
+    return get(family, key, rocksdb::ReadOptions());
+}
+
+std::optional<std::string> read_model::get(std::string_view family, std::string_view key,
+                                           const rocksdb::ReadOptions& options) const {
     std::string value;
-    const auto status = store_.db().Get(rocksdb::ReadOptions(), store_.cf(family), key, &value);
+    const auto status = store_.db().Get(options, store_.cf(family), key, &value);
     if (!status.ok()) return std::nullopt;
     return value;
 }
 
 result<std::vector<event_record>> read_model::history(const stream_id& stream) const {
+    return history(stream, rocksdb::ReadOptions());
+}
+
+result<std::vector<event_record>> read_model::history(const stream_id& stream, const rocksdb::ReadOptions& options) const {
     std::vector<event_record> out;
     const std::string prefix = history_prefix(stream);
-    std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(rocksdb::ReadOptions(), store_.cf(cf::history)));
+    std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(options, store_.cf(cf::history)));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
         const auto value = it->value();
         auto rec = events::decode({reinterpret_cast<const std::uint8_t*>(value.data()), value.size()});
@@ -155,7 +181,11 @@ std::optional<stream_head> read_model::head_of(const stream_id& stream) const {
 }
 
 log_offset read_model::checkpoint(partition_id partition) const {
-    auto v = get(cf::checkpoint, checkpoint_key(partition));
+    return checkpoint(partition, rocksdb::ReadOptions());
+}
+
+log_offset read_model::checkpoint(partition_id partition, const rocksdb::ReadOptions& options) const {
+    auto v = get(cf::checkpoint, checkpoint_key(partition), options);
     if (!v || v->size() != 8) return log_offset(0);
     return log_offset(get_i64(*v, 0));
 }
@@ -166,21 +196,28 @@ std::uint32_t read_model::code_sequence_next(const institution_id& inst, int yea
     return static_cast<std::uint32_t>(std::max<std::int64_t>(get_i64(*v, 0), 1));
 }
 
-log_position read_model::position_of(const stream_id& stream) const {
+log_position read_model::position_of(const stream_id& stream, const rocksdb::ReadOptions& options) const {
     const partition_id p = log_.partition_of(stream);
-    return {p, checkpoint(p)};
+    return {p, checkpoint(p, options)};
 }
 
 std::optional<answer> read_model::registration(const registration_id& id) const {
-    auto v = get(cf::directory, id.value());
+    const snapshot_view view(store_.db());
+    auto v = get(cf::directory, id.value(), view.options());
     if (!v) return std::nullopt;
-    return answer{parse_object(*v), position_of(registration_stream(id))};
+    return answer{parse_object(*v), position_of(registration_stream(id), view.options())};
 }
 
 result<std::optional<answer>> read_model::registration_as_of(const registration_id& id, instant as_of) const {
-    BOOST_OUTCOME_TRY(auto s, load_registration_as_of(id, as_of));
+    const snapshot_view view(store_.db());
+    BOOST_OUTCOME_TRY(auto records, history(registration_stream(id), view.options()));
+    registration_state s;
+    for (const auto& r : records) {
+        if (r.envelope.occurred_at > as_of) break;
+        s = evolve(std::move(s), r.event);
+    }
     if (!s.exists()) return std::optional<answer>{};
-    return std::optional<answer>{answer{registration_document(s), position_of(registration_stream(id))}};
+    return std::optional<answer>{answer{registration_document(s), position_of(registration_stream(id), view.options())}};
 }
 
 std::optional<answer> read_model::application(const application_id& id) const {
@@ -195,9 +232,10 @@ std::optional<answer> read_model::application(const application_id& id) const {
 }
 
 std::optional<answer> read_model::account(const account_id& id) const {
-    auto v = get(cf::accounts, id.value());
+    const snapshot_view view(store_.db());
+    auto v = get(cf::accounts, id.value(), view.options());
     if (!v) return std::nullopt;
-    return answer{parse_object(*v), position_of(account_stream(id))};
+    return answer{parse_object(*v), position_of(account_stream(id), view.options())};
 }
 
 result<answer, rejection> read_model::list(const list_filter& f) const {
@@ -225,9 +263,8 @@ result<answer, rejection> read_model::list(const list_filter& f) const {
         start = *decoded;
         start.push_back('\0');  // strictly after the last key returned
     }
-    rocksdb::ReadOptions options;
-    const rocksdb::Snapshot* snapshot = store_.db().GetSnapshot();
-    options.snapshot = snapshot;
+    const snapshot_view view(store_.db());
+    const rocksdb::ReadOptions& options = view.options();
     std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(options, store_.cf(family)));
     array items;
     // The key to resume after: the last one returned, or the last one
@@ -263,7 +300,6 @@ result<answer, rejection> read_model::list(const list_filter& f) const {
         }
         last_key = key;
     }
-    store_.db().ReleaseSnapshot(snapshot);
     object out;
     out["items"] = std::move(items);
     if (resume_after) {
@@ -271,35 +307,37 @@ result<answer, rejection> read_model::list(const list_filter& f) const {
     } else {
         out["next_cursor"] = nullptr;
     }
-    return answer{std::move(out), {partition_id(0), checkpoint(partition_id(0))}};
+    return answer{std::move(out), {partition_id(0), checkpoint(partition_id(0), options)}};
 }
 
 answer read_model::publicity() const {
+    const snapshot_view view(store_.db());
     array items;
-    std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(rocksdb::ReadOptions(), store_.cf(cf::publicity)));
+    std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(view.options(), store_.cf(cf::publicity)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) items.push_back(parse_object(it->value().ToString()));
     object out;
     out["items"] = std::move(items);
-    return {std::move(out), {partition_id(0), checkpoint(partition_id(0))}};
+    return {std::move(out), {partition_id(0), checkpoint(partition_id(0), view.options())}};
 }
 
 std::optional<answer> read_model::by_code(std::string_view code) const {
-    const auto reg = get(cf::by_code, code);
+    const snapshot_view view(store_.db());
+    const auto reg = get(cf::by_code, code, view.options());
     if (!reg) return std::nullopt;
-    auto doc = registration(registration_id(*reg));
-    if (!doc) return std::nullopt;
-    const auto s = load_registration(registration_id(*reg));
-    if (!s) return std::nullopt;
-    return answer{public_code_document(s.value()), doc->position};
+    const stream_id stream = registration_stream(registration_id(*reg));
+    const auto records = history(stream, view.options());
+    if (!records || records.value().empty()) return std::nullopt;
+    registration_state s;
+    for (const auto& r : records.value()) s = evolve(std::move(s), r.event);
+    return answer{public_code_document(s), position_of(stream, view.options())};
 }
 
 answer read_model::stats(const std::optional<institution_id>& inst, calendar_date from, calendar_date to) const {
     // institution -> figure -> count
     std::map<std::string, std::map<std::string, std::int64_t>> figures;
     std::map<std::string, std::map<std::string, std::int64_t>> by_status;
-    const rocksdb::Snapshot* snapshot = store_.db().GetSnapshot();
-    rocksdb::ReadOptions options;
-    options.snapshot = snapshot;
+    const snapshot_view view(store_.db());
+    const rocksdb::ReadOptions& options = view.options();
     {
         std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(options, store_.cf(cf::stats)));
         const std::string prefix = inst ? inst->value() + sep : std::string();
@@ -325,7 +363,6 @@ answer read_model::stats(const std::optional<institution_id>& inst, calendar_dat
             }
         }
     }
-    store_.db().ReleaseSnapshot(snapshot);
     array reports;
     std::map<std::string, int> institutions;
     for (const auto& [k, v] : figures) institutions[k];
@@ -346,7 +383,7 @@ answer read_model::stats(const std::optional<institution_id>& inst, calendar_dat
     out["from"] = from.to_string();
     out["to"] = to.to_string();
     out["reports"] = std::move(reports);
-    return {std::move(out), {partition_id(0), checkpoint(partition_id(0))}};
+    return {std::move(out), {partition_id(0), checkpoint(partition_id(0), options)}};
 }
 
 result<answer> read_model::events_after(log_position from, std::size_t limit) const {

@@ -92,8 +92,13 @@ public:
     events::rocks_store& store() const noexcept { return store_; }
 
 private:
+    // Reads with `options` (a query's snapshot) or with the latest state.
     std::optional<std::string> get(std::string_view family, std::string_view key) const;
-    log_position position_of(const stream_id& stream) const;
+    std::optional<std::string> get(std::string_view family, std::string_view key,
+                                   const rocksdb::ReadOptions& options) const;
+    result<std::vector<event_record>> history(const stream_id& stream, const rocksdb::ReadOptions& options) const;
+    log_offset checkpoint(partition_id partition, const rocksdb::ReadOptions& options) const;
+    log_position position_of(const stream_id& stream, const rocksdb::ReadOptions& options) const;
 
     events::rocks_store& store_;
     const events::event_log& log_;
