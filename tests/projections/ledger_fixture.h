@@ -148,7 +148,11 @@ public:
         for (auto& f : futures) outcomes.push_back(f.get());
         return outcomes;
     }
-    family_dump dump_all() { return dump_families(reads()); }
+    family_dump dump_all() {
+        family_dump out;
+        for (auto family : families()) out[std::string(family)] = reads().dump(family);
+        return out;
+    }
     projections::command_outcome ok(const command& c, const actor& issuer, std::string id = {}) {
         auto o = run(c, issuer, std::move(id));
         REQUIRE_MESSAGE(o.result_kind == projections::command_outcome::kind::applied, api_code(o.error.code), " ",

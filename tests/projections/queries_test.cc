@@ -3,7 +3,9 @@
 // cursors, the public views, the service report, the log in order, and
 // registrations as they stood at an instant.
 #include <algorithm>
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include <boost/json/serialize.hpp>
 
@@ -696,4 +698,56 @@ TEST_CASE("Queries: a registration as of an instant is the document it had then"
                    .value()
                    ->document.at("open_application")
                    .at("status")) == "accepted");
+}
+
+TEST_CASE("Queries: a document and the position it carries are read together, while the writer writes") {
+    ledger_fixture f;
+    f.make_valid("reg-1", "app-1");  // in publicity: objections may be filed, each one an event
+    const registration_id reg("reg-1");
+    constexpr int objections = 300;
+    std::atomic<bool> writing{true};
+    std::atomic<int> refused{0};
+    std::thread writer([&] {
+        for (int i = 0; i < objections; ++i) {
+            const auto o = f.ledger().writes().execute(
+                f.envelope(objection_on("app-1", fmt::format("o-{}", i)), anyone(), fmt::format("obj-{}", i)));
+            if (o.result_kind != projections::command_outcome::kind::applied) ++refused;
+        }
+        writing = false;
+    });
+    // (document version, position) as each query answered.
+    std::vector<std::pair<std::uint64_t, std::int64_t>> samples;
+    projections::list_filter mine;
+    mine.subject = std::string(uscc_a);
+    while (writing) {
+        const auto doc = f.reads().registration(reg);
+        samples.emplace_back(doc->document.at("version").to_number<std::uint64_t>(), doc->position.offset.value());
+        const auto listed = f.reads().list(mine).value();
+        samples.emplace_back(listed.document.at("items").at(0).at("version").to_number<std::uint64_t>(),
+                             listed.position.offset.value());
+    }
+    writer.join();
+    REQUIRE(refused == 0);
+
+    // Where each version of reg-1 lies in the log.
+    std::map<std::uint64_t, std::int64_t> offset_of;
+    const auto end = f.ledger().log().end(partition_id(0)).value();
+    const auto records = f.ledger().log().read({partition_id(0), log_offset(0)}, end.value());
+    REQUIRE(records.has_value());
+    for (const auto& r : records.value()) {
+        const auto rec = events::decode(r.value).value();
+        if (rec.envelope.stream_id == registration_stream(reg)) offset_of[rec.envelope.version.value()] = r.position.offset.value();
+    }
+    // A position P says: every record before P is reflected, none after.
+    std::size_t inconsistent = 0;
+    std::string first;
+    for (const auto& [version, position] : samples) {
+        const bool covers_own = offset_of.at(version) < position;
+        const auto next = offset_of.find(version + 1);
+        const bool misses_next = next == offset_of.end() || next->second >= position;
+        if (!covers_own || !misses_next) {
+            if (inconsistent++ == 0) first = fmt::format("version {} answered with position {}", version, position);
+        }
+    }
+    CHECK_MESSAGE(inconsistent == 0, inconsistent, " of ", samples.size(), " answers, first: ", first);
 }
