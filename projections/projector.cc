@@ -92,10 +92,14 @@ std::set<std::string> holders_of(const registration_state& s) {
     return out;
 }
 
+// Ordered by key and value: a row whose key stays while its value changes
+// (the same deadline, now for the stream's next application) is a deletion
+// of the old row plus a put of the new one (written after the deletions),
+// not "unchanged".
 struct timer_row {
     std::string key;
     std::string value;
-    bool operator<(const timer_row& o) const { return key < o.key; }
+    auto operator<=>(const timer_row&) const = default;
 };
 
 std::set<timer_row> timer_rows(const registration_state& s) {
