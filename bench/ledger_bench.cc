@@ -287,7 +287,9 @@ public:
     }
 
     // Feeds `t` (its commands are moved out unless `copy`) and waits for
-    // every answer; at most `limit` of its commands.
+    // every answer; at most `limit` of its commands. A tick larger than half
+    // the writer's queue goes in slices, one after the other, so that the
+    // queue never overflows (a full queue answers UNAVAILABLE).
     void feed(bench::tick& t, std::size_t limit, bool copy) {
         const std::size_t n = std::min(limit, t.commands.size());
         if (n == 0) return;
@@ -295,12 +297,25 @@ public:
             fmt::print(stderr, "the workload's clock went backwards\n");
             std::exit(1);
         }
+        for (std::size_t from = 0; from < n; from += slice_max) feed_slice(t, from, std::min(n, from + slice_max), copy);
+        ++report_.ticks;
+    }
+
+    feed_report& report() { return report_; }
+
+private:
+    // Half the writer's default queue bound (writer_options::queue_commands_max).
+    static constexpr std::size_t slice_max = 50'000;
+
+    void feed_slice(bench::tick& t, std::size_t from, std::size_t to, bool copy) {
+        const std::size_t n = to - from;
         report_.latency_us.resize(report_.latency_us.size() + n);
         remaining_.store(n);
         {
             std::lock_guard lock(mutex_);
             tick_ = &t;
-            tick_size_ = n;
+            tick_from_ = from;
+            tick_to_ = to;
             copy_ = copy;
             ++generation_;
         }
@@ -308,17 +323,14 @@ public:
         for (std::size_t r = remaining_.load(); r != 0; r = remaining_.load()) remaining_.wait(r);
         report_.commands += n;
         base_ += n;
-        ++report_.ticks;
     }
 
-    feed_report& report() { return report_; }
-
-private:
     void produce(std::size_t me) {
         std::uint64_t seen = 0;
         for (;;) {
             bench::tick* t = nullptr;
-            std::size_t n = 0;
+            std::size_t from = 0;
+            std::size_t to = 0;
             std::size_t base = 0;
             bool copy = false;
             {
@@ -327,16 +339,17 @@ private:
                 if (stopping_) return;
                 seen = generation_;
                 t = tick_;
-                n = tick_size_;
+                from = tick_from_;
+                to = tick_to_;
                 base = base_;
                 copy = copy_;
             }
             const std::size_t producers = threads_.size();
-            for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t i = from; i < to; ++i) {
                 if (t->ordering_keys[i] % producers != me) continue;
                 command_envelope cmd = copy ? t->commands[i] : std::move(t->commands[i]);
                 const auto started = steady::now();
-                const std::size_t slot = base + i;
+                const std::size_t slot = base + (i - from);
                 writer_.submit(std::move(cmd), [this, slot, started](projections::command_outcome o) {
                     // Runs on the writer thread, one at a time.
                     report_.latency_us[slot] =
@@ -369,7 +382,8 @@ private:
     bool stopping_ = false;
     std::uint64_t generation_ = 0;
     bench::tick* tick_ = nullptr;
-    std::size_t tick_size_ = 0;
+    std::size_t tick_from_ = 0;
+    std::size_t tick_to_ = 0;
     std::size_t base_ = 0;
     bool copy_ = false;
     std::atomic<std::size_t> remaining_{0};
