@@ -321,3 +321,20 @@ TEST_CASE("Scheduler: with the system clock its thread fires a timer due in the 
     CHECK(history[1].envelope.actor.role == role::system);
     CHECK_FALSE(thread.next_due());
 }
+
+TEST_CASE("Scheduler: with the writer stopped, due timers are reported unavailable and fire later") {
+    ledger_fixture f;
+    f.ok(initial_application(), subject("acct-a"));
+    const auto rows = timer_rows(f.reads());
+    REQUIRE(rows.size() == 1);
+    f.ledger().writes().stop();
+    const auto report = f.advance("2026-03-06T09:00:00+08:00");
+    CHECK(report.fired == 1);
+    CHECK(report.unavailable == 1);
+    CHECK(report.applied == 0);
+    CHECK(timer_rows(f.reads()) == rows);
+    f.reopen();
+    CHECK(f.scheduler().fire_due().applied == 1);
+    CHECK(timer_rows(f.reads()).empty());
+    CHECK(count_of(types_of(f.reads(), "reg-1"), "AcceptanceOverdue") == 1);
+}

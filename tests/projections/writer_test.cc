@@ -448,3 +448,36 @@ TEST_CASE("Writer: an application id already used by another registration is ref
           "accepted");
     CHECK_FALSE(f.reads().registration(registration_id("reg-2")));
 }
+
+TEST_CASE("Writer: expected versions count the batch's own earlier events") {
+    ledger_fixture f;
+    f.reopen(batches_of(3));
+    auto at_version = [&](command body, actor who, std::uint64_t expected) {
+        auto env = f.envelope(body, who);
+        env.expected_version = stream_version(expected);
+        return env;
+    };
+    const auto outcomes = f.run_all({at_version(initial_application(), subject("acct-a"), 0),
+                                     at_version(accept_application{application_id("app-1")}, clerk("LN-SY"), 1),
+                                     at_version(pass_review{application_id("app-1")}, clerk("LN-SY"), 1)});
+    CHECK(f.ledger().writes().metrics().last_batch_commands == 3);
+    CHECK(outcomes[0].result_kind == kind::applied);
+    CHECK(outcomes[1].result_kind == kind::applied);
+    REQUIRE(outcomes[2].result_kind == kind::rejected);
+    CHECK(outcomes[2].error.code == errc::conflict);
+    CHECK(outcomes[2].error.field == "/expected_version");
+    CHECK(f.reads().registration(registration_id("reg-1"))->document.at("version").to_number<int>() == 2);
+}
+
+TEST_CASE("Writer: a command id used again for another command returns the first outcome and applies nothing") {
+    ledger_fixture f;
+    const auto first = f.ok(initial_application(), subject("acct-a"), "same-id");
+    const auto before = f.dump_all();
+    const auto other = f.run(initial_application("app-2", "LN-DL"), subject("acct-a"), "same-id");
+    CHECK(other.result_kind == kind::applied);
+    CHECK(other.replayed);
+    CHECK(other.stream == first.stream);
+    CHECK(other.events == first.events);
+    CHECK(f.dump_all() == before);
+    CHECK_FALSE(f.reads().application(application_id("app-2")));
+}
