@@ -7,9 +7,22 @@
 #include "cmd/cli/subcommand.h"
 #include "projections/rebuild.h"
 #include "projections/verify.h"
+#include "events/kafka_log.h"
+
+#include <optional>
 
 namespace regledger::cli {
 namespace {
+
+// --brokers [--topic]: the log is a Kafka topic, read only.
+std::optional<events::kafka_options> kafka_source(const args& a) {
+    if (!a.has("brokers")) return std::nullopt;
+    events::kafka_options k;
+    k.brokers = *a.get("brokers");
+    k.topic = a.get_or("topic", k.topic);
+    k.read_only = true;
+    return k;
+}
 
 int run_rebuild(const args& a) {
     const auto dir = a.get("data-dir");
@@ -19,6 +32,7 @@ int run_rebuild(const args& a) {
     }
     projections::rebuild_options options;
     options.data_dir = *dir;
+    options.kafka = kafka_source(a);
     progress bar("rebuild");
     options.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
     const auto report = projections::rebuild(options);
@@ -42,6 +56,7 @@ int run_verify(const args& a) {
     }
     projections::verify_store_options options;
     options.data_dir = *dir;
+    options.kafka = kafka_source(a);
     std::string phase;
     std::unique_ptr<progress> bar;
     options.progress = [&](std::string_view p, std::uint64_t done, std::uint64_t total) {
@@ -72,13 +87,15 @@ int run_verify(const args& a) {
 
 void add_store_subcommands(std::vector<subcommand>& out) {
     const flag_spec data_dir{"data-dir", true, "the data directory (required)"};
-    out.push_back({"rebuild", "regledger rebuild --data-dir DIR",
+    const flag_spec brokers{"brokers", true, "the log is this Kafka cluster's topic (HOST:PORT[,...]), read only"};
+    const flag_spec topic{"topic", true, "with --brokers: the events topic (default regledger.events)"};
+    out.push_back({"rebuild", "regledger rebuild --data-dir DIR [--brokers HOST:PORT]",
                    "re-derive every read model from the log into a fresh store and swap it in (server stopped)",
-                   {data_dir},
+                   {data_dir, brokers, topic},
                    run_rebuild});
-    out.push_back({"verify", "regledger verify --data-dir DIR",
+    out.push_back({"verify", "regledger verify --data-dir DIR [--brokers HOST:PORT]",
                    "check every record, hash and chain link, and compare the read models with the log",
-                   {data_dir},
+                   {data_dir, brokers, topic},
                    run_verify});
 }
 
