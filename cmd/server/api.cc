@@ -67,6 +67,16 @@ object command_body(const projections::command_outcome& o) {
     return body;
 }
 
+// The credit code a subject reads by: its account's once the real-name check
+// is done (第12条). Anyone may open an account with any code; only a verified
+// one shows that the caller is that subject. nullopt otherwise.
+std::optional<std::string> reading_uscc(const projections::read_model& reads, const actor& caller) {
+    if (caller.role != role::subject) return std::nullopt;
+    auto acct = reads.load_account(caller.account);
+    if (!acct || !acct.value().exists() || !acct.value().verified) return std::nullopt;
+    return acct.value().uscc;
+}
+
 std::optional<calendar_date> date_param(const request_context& ctx, std::string_view name) {
     if (const auto v = ctx.q(name)) return calendar_date::parse(*v);
     return std::nullopt;
@@ -203,13 +213,23 @@ void api::post_command(request_context& ctx, reply_fn reply) {
     if (!ctx.caller && authorize_role(parsed.value().body, issuer)) {
         return reply(error_response(unauthenticated("this command needs a token (Authorization: Bearer ...)"), version));
     }
-    ledger_.writes().submit(std::move(parsed).value(), [reply = std::move(reply), version](projections::command_outcome o) {
+    auto answer = [reply = std::move(reply), version, issuer](projections::command_outcome o) {
+        // A command id is the client's own: its first outcome (the events,
+        // with whatever they hold) goes back to whoever issued it, not to
+        // another caller who sends the same id (第9、24条).
+        if (o.replayed && o.result_kind == projections::command_outcome::kind::applied && !o.events.empty() &&
+            o.events.front().envelope.actor != issuer) {
+            return reply(error_response(reject(errc::conflict, "this command id was used by another caller",
+                                               "/command_id"),
+                                        version));
+        }
         if (o.result_kind == projections::command_outcome::kind::applied) {
             reply(json_response(http::status::ok, command_body(o), version));
         } else {
             reply(error_response(o.error, version));
         }
-    });
+    };
+    ledger_.writes().submit(std::move(parsed).value(), std::move(answer));
 }
 
 // ---- Registrations and applications -----------------------------------------------
@@ -221,12 +241,7 @@ void api::get_registration(request_context& ctx, reply_fn reply) {
     auto current = ledger_.reads().registration(id);
     if (!current) return reply(error_response(not_found(fmt::format("no registration {}", id.value())), version));
     const auto& doc = current->document;
-    std::optional<std::string> uscc;
-    if (ctx.caller->role == role::subject) {
-        if (auto acct = ledger_.reads().load_account(ctx.caller->account); acct && acct.value().exists()) {
-            uscc = acct.value().uscc;
-        }
-    }
+    const auto uscc = reading_uscc(ledger_.reads(), *ctx.caller);
     if (auto r = views::may_read(*ctx.caller, config_.institutions(), doc.at("institution_id").as_string(),
                                  doc.at("applicants").as_array(), uscc)) {
         return reply(error_response(*r, version));
@@ -257,12 +272,7 @@ void api::get_history(request_context& ctx, reply_fn reply) {
     const registration_id id(ctx.params.at("id"));
     auto current = ledger_.reads().registration(id);
     if (!current) return reply(error_response(not_found(fmt::format("no registration {}", id.value())), version));
-    std::optional<std::string> uscc;
-    if (ctx.caller->role == role::subject) {
-        if (auto acct = ledger_.reads().load_account(ctx.caller->account); acct && acct.value().exists()) {
-            uscc = acct.value().uscc;
-        }
-    }
+    const auto uscc = reading_uscc(ledger_.reads(), *ctx.caller);
     if (auto r = views::may_read(*ctx.caller, config_.institutions(), current->document.at("institution_id").as_string(),
                                  current->document.at("applicants").as_array(), uscc)) {
         return reply(error_response(*r, version));
@@ -339,12 +349,7 @@ void api::get_application(request_context& ctx, reply_fn reply) {
     const application_id id(ctx.params.at("id"));
     auto app = ledger_.reads().application(id);
     if (!app) return reply(error_response(not_found(fmt::format("no application {}", id.value())), version));
-    std::optional<std::string> uscc;
-    if (ctx.caller->role == role::subject) {
-        if (auto acct = ledger_.reads().load_account(ctx.caller->account); acct && acct.value().exists()) {
-            uscc = acct.value().uscc;
-        }
-    }
+    const auto uscc = reading_uscc(ledger_.reads(), *ctx.caller);
     if (auto r = views::may_read(*ctx.caller, config_.institutions(), app->document.at("institution_id").as_string(),
                                  app->document.at("applicants").as_array(), uscc)) {
         return reply(error_response(*r, version));

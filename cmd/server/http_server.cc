@@ -26,6 +26,9 @@ namespace {
 // One connection: read a request within the limits, give it to the
 // application, write its answer, and again while the client keeps it alive.
 class session final : public http_server::connection, public std::enable_shared_from_this<session> {
+    // What one read takes at most while waiting for the next request.
+    static constexpr std::size_t read_chunk_bytes = 4096;
+
 public:
     session(tcp::socket socket, const http_limits& limits, const app_handler& app, const refusal_fn& refuse,
             std::shared_ptr<http_server::shared_state> state)
@@ -57,14 +60,32 @@ private:
         parser_.emplace();
         parser_->body_limit(limits_.body_bytes_max);
         parser_->header_limit(static_cast<std::uint32_t>(limits_.header_bytes_max));
-        // The first request must arrive within the header timeout; between
-        // requests of a kept-alive connection the idle timeout applies.
-        stream_.expires_after(requests_ == 0 ? limits_.header_timeout : limits_.idle_timeout);
+        // Between requests of a kept-alive connection the idle timeout
+        // applies until the next request begins; its head then has the
+        // header timeout, as the first request's has.
+        if (requests_ > 0 && buffer_.size() == 0) {
+            stream_.expires_after(limits_.idle_timeout);
+            return stream_.async_read_some(buffer_.prepare(read_chunk_bytes),
+                                           beast::bind_front_handler(&session::on_next_request, shared_from_this()));
+        }
+        read_head();
+    }
+
+    void on_next_request(beast::error_code ec, std::size_t n) {
+        if (closed_) return;
+        if (ec) return on_read_error(ec);
+        buffer_.commit(n);
+        read_head();
+    }
+
+    void read_head() {
+        stream_.expires_after(limits_.header_timeout);
         http::async_read_header(stream_, buffer_, *parser_,
                                 beast::bind_front_handler(&session::on_header, shared_from_this()));
     }
 
     void on_header(beast::error_code ec, std::size_t) {
+        if (closed_) return;
         if (ec) return on_read_error(ec);
         // The body must follow promptly.
         stream_.expires_after(limits_.header_timeout);
@@ -72,6 +93,10 @@ private:
     }
 
     void on_read(beast::error_code ec, std::size_t) {
+        // A read that completed just before stop_if_idle() closed the
+        // connection: its answer could not be written, so the request must
+        // not be acted on either.
+        if (closed_) return;
         if (ec) return on_read_error(ec);
         ++requests_;
         busy_ = true;
@@ -125,6 +150,7 @@ private:
     }
 
     void close() {
+        closed_ = true;
         beast::error_code ec;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
         stream_.socket().close(ec);
@@ -144,6 +170,8 @@ private:
     std::size_t requests_ = 0;
     // A request is being handled or its answer written.
     bool busy_ = false;
+    // close() was called; whatever completes afterwards is dropped.
+    bool closed_ = false;
 };
 
 }  // namespace
@@ -166,6 +194,11 @@ http_server::~http_server() {
 }
 
 void http_server::start() {
+    // Without it, io_context::run() returns as soon as nothing is pending:
+    // when stopping, between a request handed to the application and its
+    // answer, or just as a connection is told to close, which would leave
+    // that connection unanswered and wait_idle() waiting forever.
+    work_.emplace(boost::asio::make_work_guard(io_));
     acceptor_.open(listen_.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(listen_);
@@ -222,8 +255,11 @@ void http_server::stop_accepting() {
 }
 
 void http_server::wait_idle() {
-    std::unique_lock lock(state_->mutex);
-    state_->idle.wait(lock, [&] { return state_->connections.load() == 0; });
+    {
+        std::unique_lock lock(state_->mutex);
+        state_->idle.wait(lock, [&] { return state_->connections.load() == 0; });
+    }
+    work_.reset();
 }
 
 }  // namespace regledger::server

@@ -12,7 +12,10 @@
 //
 // Lifecycle: start() begins accepting; stop_accepting() closes the listener
 // and lets every open connection finish the request in hand and then close;
-// wait_idle() returns when none is left.
+// wait_idle() returns when none is left. From start() until wait_idle() has
+// returned, the server keeps the io_context from running out of work, so that
+// the I/O threads are still there for an answer that comes later (a command
+// the writer is committing) or a connection being closed.
 // Thread-safety: run the io_context on any number of threads; each
 // connection is serialized on its own strand.
 #pragma once
@@ -24,8 +27,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
@@ -95,6 +100,7 @@ private:
     refusal_fn refuse_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::shared_ptr<shared_state> state_;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
 };
 
 }  // namespace regledger::server

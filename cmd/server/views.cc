@@ -34,7 +34,9 @@ std::optional<rejection> may_read(const actor& caller, const institution_directo
                                                        owner_institution));
         }
         case role::subject: {
-            if (!subject_uscc) return reject(errc::forbidden, "the subject's account has not been opened");
+            if (!subject_uscc) {
+                return reject(errc::forbidden, "the subject's account has not been opened and verified (第12条)");
+            }
             for (const auto& a : applicants) {
                 if (a.is_object() && a.get_object().at("uscc").as_string() == *subject_uscc) return std::nullopt;
             }

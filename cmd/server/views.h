@@ -25,7 +25,8 @@
 namespace regledger::server::views {
 
 // REQUIRES: `subject_uscc` is the caller's own credit code when the caller is
-// a subject (nullopt when its account does not exist).
+// a subject (nullopt when its account does not exist or has not passed the
+// real-name check).
 std::optional<rejection> may_read(const actor& caller, const institution_directory& institutions,
                                   std::string_view owner_institution, const boost::json::array& applicants,
                                   const std::optional<std::string>& subject_uscc);
