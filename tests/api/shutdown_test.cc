@@ -177,10 +177,14 @@ std::set<std::string> logged_command_ids(unsigned short port) {
     return ids;
 }
 
-}  // namespace
-
-TEST_CASE("Shutdown: SIGTERM answers the commands in flight, exits 0, and a restart has every acknowledged one") {
-    constexpr int senders = 6;
+// One run: senders keep commands coming on kept-alive connections until the
+// server has acknowledged some, then SIGTERM. Checks that it exits 0, that every
+// answer is a success, and, after a restart on the same data directory, that
+// the log holds exactly the acknowledged commands. Returns how many commands
+// were out before the signal and answered by the stopping server (answered
+// with Connection: close), that is, in flight at the signal.
+int sigterm_under_load() {
+    constexpr int senders = 8;
     constexpr int acknowledged_before_signal = 40;
     scratch_dir dir;
     const auto data = dir.path() / "data";
@@ -243,23 +247,19 @@ TEST_CASE("Shutdown: SIGTERM answers the commands in flight, exits 0, and a rest
         CHECK(daemon.output().find("stopped") != std::string::npos);
     }
 
-    // Every answer is a success; at least one command out before the signal
-    // was answered after it, by a server that was shutting down.
+    // Every answer is a success.
     std::set<std::string> acked;
     int in_flight_answered = 0;
     for (const auto& list : sent_by) {
-        for (std::size_t i = 0; i < list.size(); ++i) {
-            const auto& s = list[i];
+        for (const auto& s : list) {
             if (!s.answer) continue;
             INFO(describe(*s.answer));
             CHECK(s.answer->status == 200);
             acked.emplace(s.command.at("command_id").as_string());
-            // The last answer on a connection says it closes: the server was stopping.
             if (s.written_before_signal && !s.answer->keep_alive) ++in_flight_answered;
         }
     }
     CHECK(acked.size() >= static_cast<std::size_t>(acknowledged_before_signal));
-    CHECK_MESSAGE(in_flight_answered > 0, "no command was in flight at the signal");
 
     // Restarted on the same data directory: every acknowledged command is in
     // the log, and nothing that was not acknowledged.
@@ -287,6 +287,22 @@ TEST_CASE("Shutdown: SIGTERM answers the commands in flight, exits 0, and a rest
     const auto status = again.wait_exit(exchange_timeout_ms);
     REQUIRE(status.has_value());
     CHECK(*status == 0);
+    return in_flight_answered;
+}
+
+}  // namespace
+
+TEST_CASE("Shutdown: SIGTERM answers the commands in flight, exits 0, and a restart has every acknowledged one") {
+    // Whether a command is in flight at the very instant of the signal is up
+    // to the scheduler of the machine; every run checks the rest, and runs
+    // repeat (a few at most) until one has seen a command in flight.
+    constexpr int attempts_max = 5;
+    int in_flight = 0;
+    for (int attempt = 1; attempt <= attempts_max && in_flight == 0; ++attempt) {
+        CAPTURE(attempt);
+        in_flight = sigterm_under_load();
+    }
+    CHECK_MESSAGE(in_flight > 0, "no command was in flight at the signal in ", attempts_max, " runs");
 }
 
 TEST_CASE("Shutdown: SIGTERM with idle kept-alive connections open exits 0 at once") {
