@@ -19,19 +19,30 @@ std::vector<std::string_view> ledger::kafka_families() {
     return std::vector<std::string_view>(all_families.begin(), all_families.end());
 }
 
-result<std::unique_ptr<ledger>, open_failure> ledger::open_embedded(const ledger_options& options, const clock& time,
-                                                                   ledger_context context) {
-    std::unique_ptr<ledger> l(new ledger(time));
+namespace {
+
+// The data directory's RocksDB store with `families`.
+result<std::unique_ptr<events::rocks_store>, open_failure> open_store(const ledger_options& options,
+                                                                    const std::vector<std::string_view>& families) {
     events::store_options store_options;
     store_options.dir = options.data_dir;
     store_options.sync_writes = options.sync_writes;
-    const auto families = embedded_families();
     auto store = events::rocks_store::open(store_options, families);
     if (!store) {
         return open_failure{fmt::format("cannot open the data directory {}: {}", options.data_dir.string(),
                                         store.error().message()),
                             std::nullopt};
     }
+    return std::move(store).value();
+}
+
+}  // namespace
+
+result<std::unique_ptr<ledger>, open_failure> ledger::open_embedded(const ledger_options& options, const clock& time,
+                                                                   ledger_context context) {
+    std::unique_ptr<ledger> l(new ledger(time));
+    auto store = open_store(options, embedded_families());
+    if (!store) return store.error();
     l->store_ = std::move(store).value();
     auto log = events::embedded_log::open(*l->store_);
     if (!log) return open_failure{fmt::format("cannot open the log: {}", log.error().message()), std::nullopt};
@@ -77,16 +88,8 @@ result<std::unique_ptr<ledger>, open_failure> ledger::open_kafka(const ledger_op
                                                                 const events::kafka_options& kafka, const clock& time,
                                                                 ledger_context context) {
     std::unique_ptr<ledger> l(new ledger(time));
-    events::store_options store_options;
-    store_options.dir = options.data_dir;
-    store_options.sync_writes = options.sync_writes;
-    const auto families = kafka_families();
-    auto store = events::rocks_store::open(store_options, families);
-    if (!store) {
-        return open_failure{fmt::format("cannot open the data directory {}: {}", options.data_dir.string(),
-                                        store.error().message()),
-                            std::nullopt};
-    }
+    auto store = open_store(options, kafka_families());
+    if (!store) return store.error();
     l->store_ = std::move(store).value();
     auto log = events::kafka_log::open(kafka);
     if (!log) {
