@@ -79,6 +79,11 @@ public:
     // REQUIRES: stage() succeeded since the last commit/abort.
     [[nodiscard]] virtual result<void> commit(rocksdb::WriteBatch& local) = 0;
     virtual void abort() noexcept = 0;
+    // Resolves whatever an earlier failure left open (a commit whose outcome
+    // is unknown, a transaction to abort, a client to re-create), so that
+    // read() then shows every record that will ever be committed before the
+    // next stage(). The writer calls it before it relearns the log's state.
+    [[nodiscard]] virtual result<void> settle() noexcept { return success(); }
 
     // Up to `max_records` committed records of `from.partition`, starting at
     // `from.offset`, in log order.

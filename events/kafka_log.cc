@@ -119,11 +119,22 @@ std::error_code kafka_log::classify(int code, bool fatal) noexcept {
     const auto c = static_cast<RdKafka::ErrorCode>(code);
     // librdkafka raises a fatal error (fencing among them) on the handle; a
     // failing call may only say ERR__FATAL or some consequence of it.
+    auto c_or_cause = c;
     std::string reason;
-    if (producer_ && producer_->fatal_error(reason) != RdKafka::ERR_NO_ERROR) fatal = true;
-    if (fatal || c == RdKafka::ERR__FATAL || is_fenced_code(c)) {
+    if (producer_) {
+        if (const auto cause = producer_->fatal_error(reason); cause != RdKafka::ERR_NO_ERROR) {
+            fatal = true;
+            c_or_cause = cause;
+        }
+    }
+    if (is_fenced_code(c) || is_fenced_code(c_or_cause)) {
         fatal_ = true;
         return kafka_errc::fenced;
+    }
+    if (fatal || c == RdKafka::ERR__FATAL) {
+        // Not fenced, yet this producer is done: a new one takes over.
+        if (!options_.read_only) needs_reinit_ = true;
+        return kafka_errc::unavailable;
     }
     if (c == RdKafka::ERR__TIMED_OUT || c == RdKafka::ERR__TRANSPORT || c == RdKafka::ERR__ALL_BROKERS_DOWN ||
         c == RdKafka::ERR__MSG_TIMED_OUT || c == RdKafka::ERR_REQUEST_TIMED_OUT ||
@@ -148,24 +159,7 @@ result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options)
     }
     const int timeout_ms = static_cast<int>(o.timeout.count());
     std::string error;
-    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    bool ok = set(*conf, "bootstrap.servers", o.brokers, error) && set(*conf, "client.id", "regledgerd", error) &&
-              (o.read_only || set(*conf, "transactional.id", o.transactional_id, error)) &&
-              set(*conf, "enable.idempotence", "true", error) && set(*conf, "acks", "all", error) &&
-              set(*conf, "linger.ms", "1", error) &&
-              set(*conf, "message.timeout.ms", std::to_string(timeout_ms), error) &&
-              set(*conf, "transaction.timeout.ms", std::to_string(std::max(60000, 2 * timeout_ms)), error) &&
-              set(*conf, "socket.timeout.ms", std::to_string(std::max(1000, timeout_ms)), error) &&
-              set(*conf, "message.max.bytes", "8388608", error) &&
-              // Errors only: the retries of a broker still starting are expected.
-              set(*conf, "log_level", "3", error);
-    for (const auto& [k, v] : o.properties) ok = ok && set(*conf, k, v, error);
-    if (!ok || conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(log->delivery_.get()), error) !=
-                   RdKafka::Conf::CONF_OK) {
-        return make_error_code(kafka_errc::bad_config);
-    }
-    log->producer_.reset(RdKafka::Producer::create(conf.get(), error));
-    if (!log->producer_) return make_error_code(kafka_errc::bad_config);
+    if (const auto failed = log->create_producer()) return failed;
 
     // The topics: created when missing; the partition count checked.
     rd_kafka_t* rk = log->producer_->c_ptr();
@@ -233,13 +227,42 @@ result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options)
     }
     if (o.read_only) return log;
 
-    // Fences every older instance with this transactional id.
-    if (RdKafka::Error* e = log->producer_->init_transactions(timeout_ms)) {
-        const auto code = log->classify(e->code(), e->is_fatal());
+    if (const auto failed = log->init_producer()) return failed;
+    return log;
+}
+
+std::error_code kafka_log::create_producer() {
+    const auto& o = options_;
+    const int timeout_ms = static_cast<int>(o.timeout.count());
+    std::string error;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    bool ok = set(*conf, "bootstrap.servers", o.brokers, error) && set(*conf, "client.id", "regledgerd", error) &&
+              (o.read_only || set(*conf, "transactional.id", o.transactional_id, error)) &&
+              set(*conf, "enable.idempotence", "true", error) && set(*conf, "acks", "all", error) &&
+              set(*conf, "linger.ms", "1", error) &&
+              set(*conf, "message.timeout.ms", std::to_string(timeout_ms), error) &&
+              set(*conf, "transaction.timeout.ms", std::to_string(std::max(60000, 2 * timeout_ms)), error) &&
+              set(*conf, "socket.timeout.ms", std::to_string(std::max(1000, timeout_ms)), error) &&
+              set(*conf, "message.max.bytes", "8388608", error) &&
+              // Errors only: the retries of a broker still starting are expected.
+              set(*conf, "log_level", "3", error);
+    for (const auto& [k, v] : o.properties) ok = ok && set(*conf, k, v, error);
+    if (!ok || conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(delivery_.get()), error) !=
+                   RdKafka::Conf::CONF_OK) {
+        return make_error_code(kafka_errc::bad_config);
+    }
+    producer_.reset(RdKafka::Producer::create(conf.get(), error));
+    if (!producer_) return make_error_code(kafka_errc::bad_config);
+    return {};
+}
+
+std::error_code kafka_log::init_producer() {
+    if (RdKafka::Error* e = producer_->init_transactions(static_cast<int>(options_.timeout.count()))) {
+        const auto code = classify(e->code(), e->is_fatal());
         delete e;
         return code;
     }
-    return log;
+    return {};
 }
 
 result<void> kafka_log::commit_with_retries() noexcept {
@@ -270,9 +293,26 @@ result<void> kafka_log::commit_with_retries() noexcept {
     }
 }
 
-result<void> kafka_log::settle_previous() noexcept {
+result<void> kafka_log::settle() noexcept {
+    if (options_.read_only || fatal_) return success();
+    if (needs_reinit_) {
+        // The old producer's open transaction, if any, is completed or
+        // aborted by the coordinator before init_transactions returns.
+        producer_.reset();
+        if (const auto failed = create_producer()) return failed;
+        needs_reinit_ = false;
+        if (const auto failed = init_producer()) {
+            if (!fatal_) needs_reinit_ = true;
+            return failed;
+        }
+        pending_commit_ = false;
+        needs_abort_ = false;
+        in_transaction_ = false;
+        return success();
+    }
     if (pending_commit_) {
         BOOST_OUTCOME_TRY(commit_with_retries());
+        BOOST_OUTCOME_TRY(await_visible());
     }
     if (!needs_abort_) return success();
     if (RdKafka::Error* e = producer_->abort_transaction(static_cast<int>(options_.timeout.count()))) {
@@ -289,7 +329,7 @@ result<std::vector<log_position>> kafka_log::stage(std::span<const log_record> r
     assert(!in_transaction_ && "stage() twice without commit() or abort()");
     if (options_.read_only) return make_error_code(kafka_errc::bad_config);
     if (fatal_) return make_error_code(kafka_errc::fenced);
-    BOOST_OUTCOME_TRY(settle_previous());
+    BOOST_OUTCOME_TRY(settle());
     if (RdKafka::Error* e = producer_->begin_transaction()) {
         const auto code = classify(e->code(), e->is_fatal());
         delete e;
@@ -341,6 +381,11 @@ result<std::vector<log_position>> kafka_log::stage(std::span<const log_record> r
         }
         positions.push_back({partition_of(records[i].key), log_offset(delivery_->offsets[i])});
     }
+    staged_tail_.clear();
+    for (const auto& p : positions) {
+        auto& last = staged_tail_[p.partition.value()];
+        last = std::max(last, p.offset.value());
+    }
     return positions;
 }
 
@@ -361,7 +406,7 @@ void kafka_log::abort() noexcept {
     // A commit that may have completed is never aborted: it is retried.
     if (in_transaction_ && !pending_commit_) needs_abort_ = true;
     in_transaction_ = false;
-    (void)settle_previous();
+    (void)settle();
 }
 
 result<std::vector<stored_record>> kafka_log::read(log_position from, std::size_t max_records) const {
@@ -412,6 +457,19 @@ result<std::vector<stored_record>> kafka_log::read(log_position from, std::size_
     consumer_->unassign();
     if (!at_end && out.empty()) return make_error_code(kafka_errc::unavailable);
     return out;
+}
+
+result<void> kafka_log::await_visible() const {
+    const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+    for (const auto& [partition, last] : staged_tail_) {
+        for (;;) {
+            auto records = read({partition_id(partition), log_offset(last)}, 1);
+            if (records && !records.value().empty() && records.value().front().position.offset.value() == last) break;
+            if (std::chrono::steady_clock::now() >= deadline) return make_error_code(kafka_errc::unavailable);
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    return success();
 }
 
 result<log_offset> kafka_log::end(partition_id partition) const {

@@ -100,6 +100,7 @@ public:
     result<std::vector<log_position>> stage(std::span<const log_record> records) override;
     result<void> commit(rocksdb::WriteBatch& local) override;
     void abort() noexcept override;
+    result<void> settle() noexcept override;
 
     result<std::vector<stored_record>> read(log_position from, std::size_t max_records) const override;
     result<log_offset> end(partition_id partition) const override;
@@ -114,7 +115,15 @@ public:
 
 private:
     explicit kafka_log(kafka_options options);
-    result<void> settle_previous() noexcept;
+    // The (transactional, unless read only) producer from options_.
+    std::error_code create_producer();
+    // init_transactions: fences older instances with the transactional id
+    // and completes or aborts whatever transaction of theirs is open.
+    std::error_code init_producer();
+    // Waits until a read_committed reader sees the last records of the
+    // transaction just committed (the commit markers follow the commit's
+    // answer).
+    result<void> await_visible() const;
     // commit_transaction, retried while librdkafka says the error is
     // retriable, within the bound.
     result<void> commit_with_retries() noexcept;
@@ -133,6 +142,13 @@ private:
     // A commit that timed out: the coordinator may have completed it, so it
     // is retried (commit is idempotent), never aborted, before the next.
     bool pending_commit_ = false;
+    // The producer raised a fatal error other than fencing (for one, the
+    // coordinator lost the transaction over a broker restart): it is
+    // replaced by a new one with the same transactional id before the next
+    // transaction, which settles the lost one.
+    bool needs_reinit_ = false;
+    // The last offset of each partition in the transaction staged last.
+    std::map<std::int32_t, std::int64_t> staged_tail_;
 
     struct delivery;
     std::unique_ptr<delivery> delivery_;

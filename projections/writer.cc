@@ -164,7 +164,10 @@ void writer::run() {
 void writer::process(std::vector<pending>& batch) {
     const auto started = clock_type::now();
     if (needs_resync_) {
-        auto caught_up = catch_up(store_, log_, reads_);
+        // Settle what the failure left open first, or the log could still
+        // gain the failed batch's records after they were read.
+        auto settled = log_.settle();
+        auto caught_up = settled ? catch_up(store_, log_, reads_) : result<std::uint64_t>(settled.error());
         if (!caught_up) {
             std::vector<command_outcome> outcomes;
             for (std::size_t i = 0; i < batch.size(); ++i) {

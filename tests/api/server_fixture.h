@@ -457,11 +457,13 @@ public:
         io_->stop();
         for (auto& t : threads_) t.join();
         threads_.clear();
+        // The writer may still hold a reply callback (and so a session)
+        // until its thread ends: close it while the io_context lives.
+        scheduler_->stop();
+        ledger_->close();
         http_.reset();
         io_.reset();
         api_.reset();
-        scheduler_->stop();
-        ledger_->close();
         scheduler_.reset();
         ledger_.reset();
     }
