@@ -65,7 +65,7 @@ object application_document(const registration_state& s, const application_state
     return d;
 }
 
-object registration_document(const registration_state& s) {
+object registration_head(const registration_state& s) {
     object d;
     d["id"] = s.id.value();
     d["status"] = json::to_json(s.status);
@@ -80,7 +80,7 @@ object registration_document(const registration_state& s) {
     d["applicants"] = json::to_json(s.applicants);
     d["institution_id"] = s.institution_id.value();
     if (const application_state* open = s.open_application()) {
-        d["open_application"] = application_document(s, *open);
+        d["open_application"] = open->id.value();
     } else {
         d["open_application"] = nullptr;
     }
@@ -92,10 +92,35 @@ object registration_document(const registration_state& s) {
         put_optional(r, "filed_with", s.revocation->filed_with);
         d["revocation"] = std::move(r);
     }
-    array apps;
-    for (const application_state& a : s.applications) apps.push_back(application_document(s, a));
-    d["applications"] = std::move(apps);
+    array ids;
+    for (const application_state& a : s.applications) ids.emplace_back(a.id.value());
+    d["applications"] = std::move(ids);
     return d;
+}
+
+object compose_registration(object head, std::vector<object> applications) {
+    if (auto* open = head.if_contains("open_application"); open && open->is_string()) {
+        for (const object& app : applications) {
+            if (const auto* id = app.if_contains("id"); id && *id == *open) {
+                *open = app;
+                break;
+            }
+        }
+        // A head naming an application it does not hold is not trusted.
+        if (open->is_string()) *open = nullptr;
+    }
+    array apps;
+    apps.reserve(applications.size());
+    for (object& app : applications) apps.push_back(std::move(app));
+    head["applications"] = std::move(apps);
+    return head;
+}
+
+object registration_document(const registration_state& s) {
+    std::vector<object> apps;
+    apps.reserve(s.applications.size());
+    for (const application_state& a : s.applications) apps.push_back(application_document(s, a));
+    return compose_registration(registration_head(s), std::move(apps));
 }
 
 object publicity_item(const registration_state& s, const application_state& app) {

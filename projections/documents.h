@@ -12,6 +12,8 @@
 
 #include <optional>
 
+#include <vector>
+
 #include <boost/json/object.hpp>
 
 #include "engine/envelope.h"
@@ -23,6 +25,16 @@ namespace regledger::projections {
 // adds), plus `record_version`, `revocation` when revoked, and
 // `applications`: every application's document, oldest first.
 boost::json::object registration_document(const registration_state& state);
+
+// What the `directory` family stores for a registration: its document with
+// `open_application` the open application's id (or null) and `applications`
+// its applications' ids, oldest first; each application's document is a row
+// of its own (`applications` family), rewritten only when it changes, so that
+// a registration's row does not grow with its applications.
+boost::json::object registration_head(const registration_state& state);
+// The registration document from its head and its applications' documents
+// (in `head`'s order): what registration_document() gives for that state.
+boost::json::object compose_registration(boost::json::object head, std::vector<boost::json::object> applications);
 
 // API.md `GET /v1/applications/{id}`: the application with its status,
 // deadlines and objections, and the registration it belongs to.

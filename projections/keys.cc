@@ -112,6 +112,21 @@ std::string counter_key(const institution_id& inst, int year) {
     return key;
 }
 
+std::string application_row(const registration_id& reg, std::string_view document) {
+    std::string row;
+    row.reserve(reg.value().size() + 1 + document.size());
+    row += reg.value();
+    row.push_back(sep);
+    row += document;
+    return row;
+}
+
+std::optional<application_row_view> decode_application_row(std::string_view value) {
+    const auto at = value.find(sep);
+    if (at == std::string_view::npos || at == 0) return std::nullopt;
+    return application_row_view{value.substr(0, at), value.substr(at + 1)};
+}
+
 std::string checkpoint_key(partition_id partition) {
     std::string key;
     put_u32(key, static_cast<std::uint32_t>(partition.value()));

@@ -5,8 +5,8 @@
 // order; a '\0' separates variable-length parts (ids never contain it).
 //
 //   family            key                                        value
-//   directory         registration id                            JSON document (documents.h)
-//   applications      application id                             registration id
+//   directory         registration id                            JSON registration head (documents.h)
+//   applications      application id                             registration id \0 JSON application document
 //   history           stream id \0 U64 version                   encoded event record (events/codec.h)
 //   by_code           registration code                          registration id
 //   by_subject        uscc \0 registration id                    ""
@@ -92,6 +92,15 @@ std::string checkpoint_key(partition_id partition);
 // timeout command to issue when it is due.
 std::string encode_timer_value(const timer& t);
 std::optional<command> decode_timer_row(std::string_view key, std::string_view value);
+
+// A row of `applications`: the registration an application belongs to and
+// the application's document, and back.
+std::string application_row(const registration_id& reg, std::string_view document);
+struct application_row_view {
+    std::string_view registration_id;
+    std::string_view document;
+};
+std::optional<application_row_view> decode_application_row(std::string_view value);
 
 // The stream head: its version and the hash of its last event.
 struct stream_head {

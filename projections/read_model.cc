@@ -165,7 +165,25 @@ result<account_state> read_model::load_account(const account_id& id) const {
 std::optional<registration_id> read_model::registration_of(const application_id& id) const {
     auto v = get(cf::applications, id.value());
     if (!v) return std::nullopt;
-    return registration_id(std::move(*v));
+    const auto row = decode_application_row(*v);
+    if (!row) return std::nullopt;
+    return registration_id(std::string(row->registration_id));
+}
+
+object read_model::compose(object head, const rocksdb::ReadOptions& options) const {
+    std::vector<object> apps;
+    if (const auto* ids = head.if_contains("applications"); ids && ids->is_array()) {
+        apps.reserve(ids->get_array().size());
+        for (const auto& id : ids->get_array()) {
+            const auto row_text = get(cf::applications, std::string_view(id.get_string()), options);
+            const auto row = row_text ? decode_application_row(*row_text) : std::nullopt;
+            // Written in the same batch as the head: present unless the
+            // store was damaged behind the engine's back.
+            assert(row.has_value());
+            if (row) apps.push_back(parse_object(row->document));
+        }
+    }
+    return compose_registration(std::move(head), std::move(apps));
 }
 
 std::optional<stored_outcome> read_model::outcome_of(const command_id& id) const {
@@ -205,7 +223,7 @@ std::optional<answer> read_model::registration(const registration_id& id) const 
     const snapshot_view view(store_.db());
     auto v = get(cf::directory, id.value(), view.options());
     if (!v) return std::nullopt;
-    return answer{parse_object(*v), position_of(registration_stream(id), view.options())};
+    return answer{compose(parse_object(*v), view.options()), position_of(registration_stream(id), view.options())};
 }
 
 result<std::optional<answer>> read_model::registration_as_of(const registration_id& id, instant as_of) const {
@@ -221,14 +239,12 @@ result<std::optional<answer>> read_model::registration_as_of(const registration_
 }
 
 std::optional<answer> read_model::application(const application_id& id) const {
-    const auto reg = registration_of(id);
-    if (!reg) return std::nullopt;
-    auto doc = registration(*reg);
-    if (!doc) return std::nullopt;
-    for (const auto& app : doc->document.at("applications").get_array()) {
-        if (app.at("id").get_string() == id.value()) return answer{app.get_object(), doc->position};
-    }
-    return std::nullopt;
+    const snapshot_view view(store_.db());
+    const auto v = get(cf::applications, id.value(), view.options());
+    const auto row = v ? decode_application_row(*v) : std::nullopt;
+    if (!row) return std::nullopt;
+    const registration_id reg{std::string(row->registration_id)};
+    return answer{parse_object(row->document), position_of(registration_stream(reg), view.options())};
 }
 
 std::optional<answer> read_model::account(const account_id& id) const {
@@ -290,13 +306,14 @@ result<answer, rejection> read_model::list(const list_filter& f) const {
         } else if (!store_.db().Get(options, store_.cf(cf::directory), reg_id, &value).ok()) {
             continue;
         }
-        object doc = parse_object(value);
-        if (matches(doc, f)) {
+        // The filters look at the registration's own fields only.
+        object head = parse_object(value);
+        if (matches(head, f)) {
             if (items.size() == limit) {
                 resume_after = last_key;
                 break;
             }
-            items.push_back(std::move(doc));
+            items.push_back(compose(std::move(head), options));
         }
         last_key = key;
     }

@@ -92,6 +92,9 @@ public:
     events::rocks_store& store() const noexcept { return store_; }
 
 private:
+    // A registration's document from its `directory` row and its
+    // applications' rows, read with `options` (one snapshot).
+    boost::json::object compose(boost::json::object head, const rocksdb::ReadOptions& options) const;
     // Reads with `options` (a query's snapshot) or with the latest state.
     std::optional<std::string> get(std::string_view family, std::string_view key) const;
     std::optional<std::string> get(std::string_view family, std::string_view key,

@@ -7,10 +7,13 @@
 #include <set>
 #include <thread>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "engine/rules/calendar.h"
 #include "events/codec.h"
+#include "projections/documents.h"
+#include "projections/projector.h"
 #include "tests/projections/ledger_fixture.h"
 
 using namespace regledger;
@@ -164,6 +167,47 @@ TEST_CASE("Queries: application and account documents") {
     CHECK_FALSE(fresh->document.at("verified").as_bool());
     CHECK_FALSE(fresh->document.contains("verified_by"));
     CHECK(fresh->position.offset.value() >= opened.positions.back().offset.value() + 1);
+}
+
+TEST_CASE("Queries: a registration's row names its applications, whose documents are rows of their own") {
+    ledger_fixture f;
+    const registration_id reg("reg-1");
+    f.make_valid("reg-1", "app-1");
+    f.advance("2026-03-18T00:00:00+08:00");
+    f.ok(later_application("chg-1", application_kind::change), subject("acct-a"));
+
+    // The stored head: ids where the documents go.
+    const auto rows = f.reads().dump(projections::cf::directory);
+    REQUIRE(rows.size() == 1);
+    const auto head = json::parse(rows.front().second).as_object();
+    CHECK(head.at("open_application") == json::value("chg-1"));
+    CHECK(head.at("applications") == json::array{"app-1", "chg-1"});
+
+    // Composed, it is the document of the folded state, byte for byte.
+    const auto state = f.reads().load_registration(reg);
+    REQUIRE(state);
+    const auto doc = f.reads().registration(reg);
+    REQUIRE(doc);
+    CHECK(json::serialize(doc->document) == json::serialize(projections::registration_document(state.value())));
+    CHECK(doc->document.at("open_application").at("id") == json::value("chg-1"));
+    CHECK(doc->document.at("applications").at(0).at("status") == json::value("completed"));
+
+    // A change to one application writes that application's row only.
+    registration_state after = state.value();
+    after.applications.back().review_delay_explanations += 1;
+    projections::projection_batch rows_written(f.ledger().store());
+    rows_written.on_registration_settled(state.value(), after, digest{});
+    struct counter : rocksdb::WriteBatch::Handler {
+        std::vector<std::string> application_keys;
+        std::uint32_t family = 0;
+        rocksdb::Status PutCF(std::uint32_t cf, const rocksdb::Slice& key, const rocksdb::Slice&) override {
+            if (cf == family) application_keys.push_back(key.ToString());
+            return rocksdb::Status::OK();
+        }
+    } count;
+    count.family = f.ledger().store().cf(projections::cf::applications)->GetID();
+    REQUIRE(rows_written.batch().Iterate(&count).ok());
+    CHECK(count.application_keys == std::vector<std::string>{"chg-1"});
 }
 
 TEST_CASE("Queries: list filters by status, institution, subject, industry, region and expiry") {
