@@ -538,4 +538,18 @@ result<event_list, rejection> decide(const account_state& state, const command& 
     return std::visit(account_decider{state, context}, c);
 }
 
+bool restates(const command& c, const event& first) {
+    if (const auto* open = std::get_if<open_account>(&c)) {
+        const auto* opened = std::get_if<account_opened>(&first);
+        return opened != nullptr && *opened == account_opened{open->account_id, open->name, open->uscc,
+                                                              open->subject_type, open->region_code};
+    }
+    if (const auto* filing = std::get_if<file_objection>(&c)) {
+        const auto* filed = std::get_if<objection_filed>(&first);
+        return filed != nullptr && *filed == objection_filed{filing->application_id, filing->objection_id,
+                                                             filing->objector, filing->grounds, filing->evidence};
+    }
+    return false;
+}
+
 }  // namespace regledger

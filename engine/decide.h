@@ -49,6 +49,13 @@ using event_list = std::vector<event>;
 using command_target = std::variant<stream_id, application_id>;
 command_target target_of(const command& c);
 
+// Whether `first` (the first event a command appended) records exactly what
+// `c` says: true for OpenAccount → AccountOpened and FileObjection →
+// ObjectionFiled with the same fields, false for everything else. Callers
+// without an identity all act as the same public actor; repeating such a
+// command's id shows its outcome only to a caller who already knows it.
+bool restates(const command& c, const event& first);
+
 // REQUIRES: context.rules and context.institutions are set.
 result<event_list, rejection> decide(const registration_state& state, const command& c, const decide_context& context);
 result<event_list, rejection> decide(const account_state& state, const command& c, const decide_context& context);

@@ -1,6 +1,7 @@
 #include "cmd/server/api.h"
 
 #include <charconv>
+#include <optional>
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/field.hpp>
@@ -10,6 +11,7 @@
 #include "cmd/server/metrics.h"
 #include "cmd/server/views.h"
 #include "engine/authorize.h"
+#include "engine/decide.h"
 #include "events/json.h"
 
 namespace regledger::server {
@@ -213,12 +215,22 @@ void api::post_command(request_context& ctx, reply_fn reply) {
     if (!ctx.caller && authorize_role(parsed.value().body, issuer)) {
         return reply(error_response(unauthenticated("this command needs a token (Authorization: Bearer ...)"), version));
     }
-    auto answer = [reply = std::move(reply), version, issuer](projections::command_outcome o) {
+    // Callers without a token are all the same public actor: a repeat of
+    // their command is told apart by what it says.
+    std::optional<command> anonymous_body;
+    if (!ctx.caller) anonymous_body = parsed.value().body;
+    auto answer = [reply = std::move(reply), version, issuer,
+                   anonymous_body = std::move(anonymous_body)](projections::command_outcome o) {
         // A command id is the client's own: its first outcome (the events,
         // with whatever they hold) goes back to whoever issued it, not to
         // another caller who sends the same id (第9、24条).
+        const auto same_caller = [&] {
+            const auto& first = o.events.front();
+            if (first.envelope.actor != issuer) return false;
+            return !anonymous_body || restates(*anonymous_body, first.event);
+        };
         if (o.replayed && o.result_kind == projections::command_outcome::kind::applied && !o.events.empty() &&
-            o.events.front().envelope.actor != issuer) {
+            !same_caller()) {
             return reply(error_response(reject(errc::conflict, "this command id was used by another caller",
                                                "/command_id"),
                                         version));

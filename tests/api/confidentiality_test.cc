@@ -257,3 +257,23 @@ TEST_CASE("第9、24条: a command id repeated by someone else does not show the
     CHECK(f.run(submit("c-submit", "app-1", "reg-1"), tokens::subject_a).body == first.body);
     check_error(f.get("/v1/registrations/reg-9", tokens::auditor), 404, "NOT_FOUND");
 }
+
+TEST_CASE("第9、24条: anonymous callers repeating a command id see its outcome only when they say the same") {
+    server_fixture f;
+    f.seed_accounts();
+    f.to_publicity("reg-1", "app-1");
+    // Every caller without a token is the same public actor: the objector's
+    // ID number must not go to another one who guesses the command id.
+    const auto first = f.run(objection("c-object", "app-1", "obj-1"));
+    REQUIRE(first.status == 200);
+    REQUIRE(first.body.find(resident_id) != std::string::npos);
+    auto other = objection("c-object", "app-1", "obj-1");
+    other["objector"] = object{{"name", "李四"}, {"id_number", "11010519491231002X"}};
+    const auto guess = f.run(other);
+    check_error(guess, 409, "CONFLICT", "/command_id");
+    CHECK(guess.body.find(resident_id) == std::string::npos);
+    check_error(f.run(objection("c-object", "app-1", "obj-1", "另一个理由")), 409, "CONFLICT", "/command_id");
+    // The objector's own retry, the same command, gets the first answer.
+    CHECK(f.run(objection("c-object", "app-1", "obj-1")).body == first.body);
+}
+
