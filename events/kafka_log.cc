@@ -204,14 +204,19 @@ result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options)
         for (auto* t : topics) rd_kafka_NewTopic_destroy(t);
         if (failure) return failure;
     }
-    {
+    // A topic just created reaches the metadata of every broker a moment
+    // later: ask again within the bound.
+    const auto deadline = std::chrono::steady_clock::now() + o.timeout;
+    for (bool found = false; !found;) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return make_error_code(o.read_only ? kafka_errc::topic_mismatch : kafka_errc::unavailable);
+        }
         RdKafka::Metadata* raw = nullptr;
         std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(log->producer_.get(), o.topic, nullptr, error));
         if (log->producer_->metadata(false, topic.get(), &raw, timeout_ms) != RdKafka::ERR_NO_ERROR) {
             return make_error_code(kafka_errc::unavailable);
         }
         std::unique_ptr<RdKafka::Metadata> metadata(raw);
-        bool found = false;
         for (const auto* t : *metadata->topics()) {
             if (t->topic() != o.topic || t->err() != RdKafka::ERR_NO_ERROR) continue;
             found = true;
@@ -223,7 +228,9 @@ result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options)
                 return make_error_code(kafka_errc::topic_mismatch);
             }
         }
-        if (!found) return make_error_code(o.read_only ? kafka_errc::topic_mismatch : kafka_errc::unavailable);
+        // A reader of a topic that does not exist gives up at once.
+        if (!found && o.read_only) return make_error_code(kafka_errc::topic_mismatch);
+        if (!found) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (o.read_only) return log;
 

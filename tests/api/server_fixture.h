@@ -8,6 +8,10 @@
 //
 // Every wait has a deadline, so a server that never answers fails the test
 // instead of hanging it.
+//
+// The suite runs on both logs: on the embedded one, and on Kafka when
+// REGLEDGER_TEST_LOG=kafka (CTest registers every case a second time so,
+// label `kafka`), each fixture with a topic of its own.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -16,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -48,6 +53,7 @@
 #include "projections/clock.h"
 #include "projections/ledger.h"
 #include "projections/scheduler.h"
+#include "tests/kafka/kafka_env.h"
 
 namespace regledger::api_testing {
 
@@ -59,6 +65,25 @@ using boost::json::array;
 using boost::json::object;
 using boost::json::value;
 using namespace std::chrono_literals;
+
+// Whether this run of the suite is on the Kafka log (REGLEDGER_TEST_LOG=kafka).
+inline bool on_kafka() {
+    const char* log = std::getenv("REGLEDGER_TEST_LOG");
+    return log != nullptr && std::string_view(log) == "kafka";
+}
+
+// regledgerd's flags for the log of this run, with a topic of its own; the
+// same flags again for a restart on the same data directory.
+inline std::vector<std::string> daemon_log_args() {
+    if (!on_kafka()) return {};
+    return {"--log", "kafka", "--brokers", testing::kafka_brokers(), "--topic", testing::fresh_topic("api-daemon")};
+}
+
+// The offsets `events` events written by `commits` transactions take in the
+// log: on Kafka a commit marker follows each transaction's records.
+inline std::int64_t offsets_of(std::int64_t events, std::int64_t commits) {
+    return on_kafka() ? events + commits : events;
+}
 
 // How long any single exchange may take before the test gives up on it.
 inline constexpr std::chrono::milliseconds exchange_timeout_ms{30'000};
@@ -408,6 +433,7 @@ public:
         auto cfg = server::config::load(sample_config_path());
         REQUIRE_MESSAGE(cfg.has_value(), (cfg ? std::string() : cfg.error()));
         config_ = std::make_unique<server::config>(std::move(cfg).value());
+        if (on_kafka()) kafka_ = testing::kafka_test_options("api");
         if (options_.manual_clock) {
             const auto t = instant::parse(options_.start);
             REQUIRE(t.has_value());
@@ -426,7 +452,8 @@ public:
         projections::ledger_options lo;
         lo.data_dir = data_dir();
         projections::ledger_context context{&rules::rule_set::ln_2025(), &config_->institutions(), config_->hash()};
-        auto opened = projections::ledger::open_embedded(lo, time(), context);
+        auto opened = kafka_ ? projections::ledger::open_kafka(lo, *kafka_, time(), context)
+                             : projections::ledger::open_embedded(lo, time(), context);
         REQUIRE_MESSAGE(opened.has_value(), (opened ? std::string() : opened.error().message));
         ledger_ = std::move(opened).value();
         scheduler_ = std::make_unique<projections::scheduler>(ledger_->writes(), ledger_->reads(), time());
@@ -572,6 +599,8 @@ private:
     server_options options_;
     scratch_dir dir_;
     std::unique_ptr<server::config> config_;
+    // The Kafka log of this fixture (on_kafka()), the same topic across restarts.
+    std::optional<events::kafka_options> kafka_;
     std::unique_ptr<projections::manual_clock> manual_;
     std::unique_ptr<projections::system_clock> system_;
     std::unique_ptr<projections::ledger> ledger_;

@@ -25,8 +25,9 @@ namespace {
 // regledgerd as a child process, its standard output on a pipe.
 class daemon_process {
 public:
-    daemon_process(const std::filesystem::path& data_dir, const std::filesystem::path& log_file) {
-        const std::vector<std::string> args{REGLEDGER_DAEMON,
+    daemon_process(const std::filesystem::path& data_dir, const std::filesystem::path& log_file,
+                   const std::vector<std::string>& log_args) {
+        std::vector<std::string> args{REGLEDGER_DAEMON,
                                             "--config",
                                             sample_config_path().string(),
                                             "--listen",
@@ -37,6 +38,7 @@ public:
                                             "manual",
                                             "--now",
                                             "2026-03-02T09:00:00+08:00"};
+        args.insert(args.end(), log_args.begin(), log_args.end());
         int out[2];
         REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
         posix_spawn_file_actions_t actions;
@@ -189,10 +191,11 @@ int sigterm_under_load() {
     scratch_dir dir;
     const auto data = dir.path() / "data";
     const auto log = dir.path() / "regledgerd.log";
+    const auto log_args = daemon_log_args();
 
     std::vector<std::vector<sent>> sent_by(senders);
     {
-        daemon_process daemon(data, log);
+        daemon_process daemon(data, log, log_args);
         // Connected before the signal, and kept alive.
         std::vector<std::unique_ptr<client>> clients;
         for (int t = 0; t < senders; ++t) clients.push_back(std::make_unique<client>(daemon.port()));
@@ -263,7 +266,7 @@ int sigterm_under_load() {
 
     // Restarted on the same data directory: every acknowledged command is in
     // the log, and nothing that was not acknowledged.
-    daemon_process again(data, log);
+    daemon_process again(data, log, log_args);
     std::set<std::string> logged;
     for (const auto& id : logged_command_ids(again.port())) {
         if (id.starts_with("sd-")) logged.insert(id);
@@ -307,7 +310,7 @@ TEST_CASE("Shutdown: SIGTERM answers the commands in flight, exits 0, and a rest
 
 TEST_CASE("Shutdown: SIGTERM with idle kept-alive connections open exits 0 at once") {
     scratch_dir dir;
-    daemon_process daemon(dir.path() / "data", dir.path() / "regledgerd.log");
+    daemon_process daemon(dir.path() / "data", dir.path() / "regledgerd.log", daemon_log_args());
     client idle(daemon.port());
     CHECK(idle.get("/healthz").status == 200);
     client silent(daemon.port());

@@ -39,7 +39,8 @@ inline events::kafka_options kafka_test_options(std::string_view what, std::int3
     o.topic = fresh_topic(what);
     o.public_topic = o.topic + ".public";
     o.partitions = partitions;
-    o.timeout = std::chrono::milliseconds(10000);
+    // Generous: a shared machine under load slows the broker's JVM down.
+    o.timeout = std::chrono::milliseconds(30000);
     return o;
 }
 
