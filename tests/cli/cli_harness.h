@@ -5,6 +5,10 @@
 //
 // The programs' paths come from compile definitions (tests/CMakeLists.txt):
 // REGLEDGERD_PATH and REGLEDGER_PATH.
+//
+// The suite runs on both logs: with REGLEDGER_TEST_LOG=kafka (the second
+// registration of the suite, label `kafka`) regledgerd writes to a topic of
+// its own on REGLEDGER_KAFKA_BROKERS.
 #pragma once
 
 #include <arpa/inet.h>
@@ -29,6 +33,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "tests/kafka/kafka_env.h"
 
 extern char** environ;
 
@@ -184,6 +190,11 @@ public:
         if (options.manual_clock) {
             argv.insert(argv.end(), {"--clock", "manual", "--now", options.now});
         }
+        if (const char* log = std::getenv("REGLEDGER_TEST_LOG"); log != nullptr && std::string_view(log) == "kafka") {
+            kafka_ = {"--brokers", testing::kafka_brokers(), "--topic", testing::fresh_topic("cli")};
+            argv.insert(argv.end(), {"--log", "kafka"});
+            argv.insert(argv.end(), kafka_.begin(), kafka_.end());
+        }
         pid_ = spawn(argv, child_environment({}), -1, out_pipe[1], err_fd);
         close(out_pipe[1]);
         close(err_fd);
@@ -224,6 +235,13 @@ public:
     unsigned short port() const { return port_; }
     std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
     fs::path data_dir() const { return data_.path() / "data"; }
+    // The flags that name its store to `regledger verify` and `rebuild`:
+    // the data directory, and the topic when it runs on Kafka.
+    std::vector<std::string> store_args() const {
+        std::vector<std::string> out{"--data-dir", data_dir().string()};
+        out.insert(out.end(), kafka_.begin(), kafka_.end());
+        return out;
+    }
 
     // SIGTERM, then the exit code; the rest of its standard output is kept.
     int terminate() {
@@ -251,6 +269,8 @@ private:
 
     temp_dir data_;
     pid_t pid_ = -1;
+    // On Kafka: --brokers and --topic of its log.
+    std::vector<std::string> kafka_;
     int stdout_fd_ = -1;
     unsigned short port_ = 0;
     std::string output_;

@@ -40,7 +40,9 @@ TEST_CASE("regledger demo: one registration's whole life, twice on the same data
 
     REQUIRE(server.terminate() == 0);
     CHECK(contains(server.output(), "regledgerd: stopped"));
-    const auto verify = run_cli({"verify", "--data-dir", server.data_dir().string()});
+    std::vector<std::string> verify_args{"verify"};
+    for (auto& a : server.store_args()) verify_args.push_back(std::move(a));
+    const auto verify = run_cli(verify_args);
     CHECK_MESSAGE(verify.exit_code == 0, verify.out << verify.err);
 }
 
