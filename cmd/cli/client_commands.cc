@@ -16,6 +16,9 @@
 
 #include "cmd/cli/client.h"
 #include "cmd/cli/subcommand.h"
+#include "events/codec.h"
+#include "events/json.h"
+#include "events/kafka_log.h"
 
 namespace regledger::cli {
 namespace {
@@ -157,6 +160,93 @@ void nap(std::chrono::milliseconds total) {
     }
 }
 
+// Installs the handlers that end a tail cleanly on Ctrl-C or SIGTERM: what
+// was printed is whole lines.
+void stop_on_interrupt() {
+    struct sigaction action {};
+    action.sa_handler = on_interrupt;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+}
+
+// tail --brokers: the events topic read directly (read_committed), every
+// partition in turn, each record decoded and printed as the server's
+// /v1/events prints it. For analysts with access to the cluster: no server,
+// no token.
+int tail_kafka(std::string_view name, const args& a, const std::string& after, std::optional<std::uint64_t> remaining,
+               std::chrono::milliseconds poll, bool follow) {
+    events::kafka_options k;
+    k.brokers = *a.get("brokers");
+    k.topic = a.get_or("topic", k.topic);
+    k.read_only = true;
+    auto opened = events::kafka_log::open(k);
+    if (!opened) {
+        fmt::print(stderr, "regledger {}: cannot read the topic {} at {}: {}\n", name, k.topic, k.brokers,
+                   opened.error().message());
+        return exit_unavailable;
+    }
+    const events::kafka_log& log = *opened.value();
+    const std::int32_t partitions = log.partition_count();
+    // The next offset to read in each partition.
+    std::vector<std::int64_t> next(static_cast<std::size_t>(partitions), 0);
+    if (after == "end") {
+        for (std::int32_t p = 0; p < partitions; ++p) {
+            const auto end = log.end(partition_id(p));
+            if (!end) {
+                fmt::print(stderr, "regledger {}: {}: {}\n", name, k.brokers, end.error().message());
+                return exit_unavailable;
+            }
+            next[static_cast<std::size_t>(p)] = end.value().value();
+        }
+    } else {
+        const auto colon = after.find(':');
+        const std::int32_t p = std::stoi(after.substr(0, colon));
+        if (p >= partitions) {
+            return usage_error(name, fmt::format("--after {}: the topic {} has {} partition(s)", after, k.topic, partitions));
+        }
+        next[static_cast<std::size_t>(p)] = std::stoll(after.substr(colon + 1)) + 1;
+    }
+    stop_on_interrupt();
+    constexpr std::uint64_t page_max = 1000;
+    while (!interrupted.load()) {
+        bool printed = false;
+        for (std::int32_t p = 0; p < partitions && !interrupted.load(); ++p) {
+            auto& from = next[static_cast<std::size_t>(p)];
+            const std::uint64_t page = remaining ? std::min(*remaining, page_max) : page_max;
+            auto records = log.read({partition_id(p), log_offset(from)}, page);
+            if (!records) {
+                fmt::print(stderr, "regledger {}: reading {}:{} of {}: {}\n", name, p, from, k.topic,
+                           records.error().message());
+                return exit_unavailable;
+            }
+            for (const auto& r : records.value()) {
+                auto decoded = events::decode(r.value);
+                if (!decoded) {
+                    fmt::print(stderr, "regledger {}: the record at {}:{} does not decode: {}\n", name, p,
+                               r.position.offset.value(), decoded.error().message());
+                    return exit_rejected;
+                }
+                auto doc = json::to_json(decoded.value());
+                doc.get_object()["position"] = json::to_json(r.position);
+                fmt::print("{}\n", bj::serialize(doc));
+                from = r.position.offset.value() + 1;
+                printed = true;
+                if (remaining && --*remaining == 0) {
+                    std::fflush(stdout);
+                    return exit_ok;
+                }
+            }
+        }
+        std::fflush(stdout);
+        if (!printed) {
+            if (!follow) return exit_ok;
+            nap(poll);
+        }
+    }
+    return exit_ok;
+}
+
 int run_tail(const args& a) {
     constexpr std::string_view name = "tail";
     if (!a.positional().empty()) return usage_error(name, fmt::format("unexpected argument '{}'", a.positional().front()));
@@ -183,6 +273,11 @@ int run_tail(const args& a) {
         poll = std::chrono::milliseconds(ms);
     }
     const bool follow = a.has("follow");
+    if (a.has("brokers")) {
+        if (a.has("server") || a.has("token")) return usage_error(name, "--brokers reads the topic itself: no --server or --token");
+        return tail_kafka(name, a, after, remaining, poll, follow);
+    }
+    if (a.has("topic")) return usage_error(name, "--topic goes with --brokers");
 
     return with_client(name, a, [&](http_client& client) -> int {
         if (after == "end") {
@@ -198,12 +293,7 @@ int run_tail(const args& a) {
             }
             after = fmt::format("0:{}", end->get_int64() - 1);
         }
-        // Stop cleanly on Ctrl-C or SIGTERM: what was printed is whole lines.
-        struct sigaction action {};
-        action.sa_handler = on_interrupt;
-        sigemptyset(&action.sa_mask);
-        sigaction(SIGINT, &action, nullptr);
-        sigaction(SIGTERM, &action, nullptr);
+        stop_on_interrupt();
 
         constexpr std::uint64_t page_max = 1000;
         while (!interrupted.load()) {
@@ -272,10 +362,13 @@ void add_client_subcommands(std::vector<subcommand>& out) {
                                          {"from", true, "first day, YYYY-MM-DD (default: 1 January)"},
                                          {"to", true, "last day, YYYY-MM-DD (default: today)"}}),
                    run_stats});
-    out.push_back({"tail", "regledger tail [--after P:O|end] [--follow] [--limit N] [--token T] [--server URL]",
-                   "print events in log order as JSON lines (auditors); --follow polls until interrupted",
+    out.push_back({"tail", "regledger tail [--after P:O|end] [--follow] [--limit N] [--token T] [--server URL | --brokers HOST:PORT [--topic T]]",
+                   "print events in log order as JSON lines (auditors); --follow polls until interrupted; --brokers "
+                   "reads a Kafka log's topic directly, every partition in turn",
                    plus(connection_flags(),
-                        {{"after", true, "the last position already seen, PARTITION:OFFSET (default: from the start), or "
+                        {{"brokers", true, "read the events topic of this Kafka cluster (HOST:PORT[,...]) instead of a server"},
+                         {"topic", true, "with --brokers: the events topic (default regledger.events)"},
+                         {"after", true, "the last position already seen, PARTITION:OFFSET (default: from the start), or "
                                          "'end' for new events only"},
                          {"follow", false, "keep polling for new events until Ctrl-C"},
                          {"limit", true, "stop after this many events"},

@@ -237,6 +237,8 @@ public:
     fs::path data_dir() const { return data_.path() / "data"; }
     // The flags that name its store to `regledger verify` and `rebuild`:
     // the data directory, and the topic when it runs on Kafka.
+    // --brokers and --topic of its log when it runs on Kafka, else empty.
+    const std::vector<std::string>& kafka_args() const { return kafka_; }
     std::vector<std::string> store_args() const {
         std::vector<std::string> out{"--data-dir", data_dir().string()};
         out.insert(out.end(), kafka_.begin(), kafka_.end());

@@ -296,6 +296,41 @@ TEST_CASE("regledger tail: events in log order as JSON lines, from a position") 
     }
 }
 
+TEST_CASE("regledger tail --brokers: the topic read directly prints what the server prints") {
+    seeded_server s;
+    if (s.server.kafka_args().empty()) {
+        // On the embedded log there is no topic: a cluster that does not
+        // answer is exit 3, naming it.
+        const std::string dead = "127.0.0.1:" + std::to_string(closed_port());
+        const auto r = run_cli({"tail", "--brokers", dead});
+        CHECK(r.exit_code == 3);
+        CHECK_MESSAGE(r.err.find(dead) != std::string::npos, r.err);
+        CHECK(r.out.empty());
+        return;
+    }
+    const auto via_server = s.cli({"tail", "--token", "t-auditor"});
+    REQUIRE(via_server.exit_code == 0);
+    std::vector<std::string> args{"tail"};
+    args.insert(args.end(), s.server.kafka_args().begin(), s.server.kafka_args().end());
+    const auto direct = run_cli(args);
+    INFO(direct.err);
+    REQUIRE(direct.exit_code == 0);
+    CHECK(lines_of(direct.out).size() == 3);
+    CHECK(direct.out == via_server.out);
+    // From a position, and a limit, as through the server.
+    const auto first = parse_object(lines_of(direct.out)[0]).at("position").as_object().at("offset").as_int64();
+    auto rest = args;
+    rest.insert(rest.end(), {"--after", "0:" + std::to_string(first), "--limit", "1"});
+    const auto second = run_cli(rest);
+    REQUIRE(second.exit_code == 0);
+    REQUIRE(lines_of(second.out).size() == 1);
+    CHECK(lines_of(second.out)[0] == lines_of(direct.out)[1]);
+    // --brokers goes without --server and --token.
+    auto both = args;
+    both.insert(both.end(), {"--server", s.server.url()});
+    CHECK(run_cli(both).exit_code == 2);
+}
+
 TEST_CASE("regledger tail --follow: prints new events as they are written, until interrupted") {
     seeded_server s;
     // From the last event written so far.
