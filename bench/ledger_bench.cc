@@ -43,6 +43,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -53,6 +54,7 @@
 #include "bench/workload.h"
 #include "engine/rules/calendar.h"
 #include "events/embedded_log.h"
+#include "events/kafka_log.h"
 #include "events/log_verify.h"
 #include "projections/keys.h"
 #include "projections/ledger.h"
@@ -93,6 +95,11 @@ struct options {
     std::size_t baseline_commands = 1'000;
     std::uint64_t seed = 20250101;
     bool quick = false;
+    // The kafka phase (--only kafka): the brokers, and the fixed load at
+    // which latency is measured.
+    std::string brokers;
+    std::uint64_t rate = 2'000;
+    std::uint64_t rate_seconds = 10;
     std::string only;
     // Internal: the phase a child runs, where it works, where it reports.
     std::string phase;
@@ -105,7 +112,8 @@ struct options {
                "ledger_bench: {}\n"
                "usage: ledger_bench [--quick] [--registrations N] [--events N] [--timers N] [--timers-due N]\n"
                "                    [--producers N] [--baseline-commands N] [--seed N]\n"
-               "                    [--only throughput|rebuild|timers]\n",
+               "                    [--only throughput|rebuild|timers]\n"
+               "       ledger_bench --only kafka --brokers HOST:PORT [--registrations N] [--rate N] [--rate-seconds N]\n",
                problem);
     std::exit(2);
 }
@@ -146,6 +154,8 @@ options parse(int argc, char** argv) {
     number("producers", o.producers);
     number("baseline-commands", o.baseline_commands);
     number("seed", o.seed);
+    number("rate", o.rate);
+    number("rate-seconds", o.rate_seconds);
     auto text = [&](const std::string& name, auto& target) {
         const auto it = values.find(name);
         if (it == values.end()) return;
@@ -153,13 +163,15 @@ options parse(int argc, char** argv) {
         values.erase(it);
     };
     text("only", o.only);
+    text("brokers", o.brokers);
     text("phase", o.phase);
     text("work-dir", o.work_dir);
     text("results", o.results);
     if (!values.empty()) usage("unknown option --" + values.begin()->first);
-    if (!o.only.empty() && o.only != "throughput" && o.only != "rebuild" && o.only != "timers") {
-        usage("--only takes throughput, rebuild or timers");
+    if (!o.only.empty() && o.only != "throughput" && o.only != "rebuild" && o.only != "timers" && o.only != "kafka") {
+        usage("--only takes throughput, rebuild, timers or kafka");
     }
+    if ((o.only == "kafka") != !o.brokers.empty()) usage("--only kafka and --brokers go together");
     o.timers_due = std::min(o.timers_due, o.timers);
     return o;
 }
@@ -535,6 +547,225 @@ void phase_throughput(const options& o, results_file& results) {
     }
 }
 
+// ---- phase: kafka ---------------------------------------------------------------
+
+// A ledger on a Kafka topic of its own (one partition, acks=all, one
+// transaction per batch); its read models in `dir`.
+std::unique_ptr<projections::ledger> open_kafka_ledger(const options& o, const fs::path& dir, const std::string& topic,
+                                                       const projections::clock& clock) {
+    projections::ledger_options lo;
+    lo.data_dir = dir;
+    events::kafka_options k;
+    k.brokers = o.brokers;
+    k.topic = topic;
+    k.public_topic = topic + ".public";
+    k.timeout = std::chrono::seconds(30);
+    auto l = projections::ledger::open_kafka(lo, k, clock, context());
+    if (!l) {
+        fmt::print(stderr, "cannot open the Kafka ledger on {} at {}: {}\n", topic, o.brokers, l.error().message);
+        std::exit(1);
+    }
+    return std::move(l).value();
+}
+
+// The average size of the first records of a topic's partition 0.
+double average_record_bytes(const options& o, const std::string& topic) {
+    events::kafka_options k;
+    k.brokers = o.brokers;
+    k.topic = topic;
+    k.read_only = true;
+    auto log = events::kafka_log::open(k);
+    if (!log) return 0;
+    auto records = log.value()->read({partition_id(0), log_offset(0)}, 2000);
+    if (!records || records.value().empty()) return 0;
+    double bytes = 0;
+    for (const auto& r : records.value()) bytes += static_cast<double>(r.value.size());
+    return bytes / static_cast<double>(records.value().size());
+}
+
+// Kafka's own producer performance tool (the kafka-tools jar that
+// scripts/kafka fetched), on a topic of its own: the physical limit of this
+// broker for records of that size with acks=all. Its summary line, parsed;
+// nullopt when it could not run.
+struct producer_performance {
+    double records_per_s = 0;
+    double p50_ms = 0;
+    double p99_ms = 0;
+};
+std::optional<producer_performance> run_producer_performance(const options& o, std::uint64_t records,
+                                                             std::uint64_t record_bytes) {
+    const std::string classpath_command = std::string(REGLEDGER_SOURCE_DIR) + "/scripts/kafka classpath";
+    std::string classpath;
+    if (FILE* f = ::popen(classpath_command.c_str(), "r")) {
+        char buffer[4096];
+        while (std::fgets(buffer, sizeof buffer, f) != nullptr) classpath += buffer;
+        ::pclose(f);
+    }
+    while (!classpath.empty() && (classpath.back() == '\n' || classpath.back() == ' ')) classpath.pop_back();
+    if (classpath.empty()) return std::nullopt;
+    // Its topic made as the ledger makes its own (the broker does not
+    // create topics on first use).
+    const std::string topic = fmt::format("bench.pp.{}.{}", ::getpid(), std::time(nullptr));
+    {
+        events::kafka_options k;
+        k.brokers = o.brokers;
+        k.topic = topic;
+        k.public_topic = topic + ".public";
+        k.timeout = std::chrono::seconds(30);
+        if (!events::kafka_log::open(k)) return std::nullopt;
+    }
+    const std::string command = fmt::format(
+        "java -cp '{}' org.apache.kafka.tools.ProducerPerformance --topic {} --num-records {} "
+        "--record-size {} --throughput -1 --producer-props bootstrap.servers={} acks=all linger.ms=1 2>&1",
+        classpath, topic, records, record_bytes, o.brokers);
+    std::string output;
+    if (FILE* f = ::popen(command.c_str(), "r")) {
+        char buffer[4096];
+        while (std::fgets(buffer, sizeof buffer, f) != nullptr) output += buffer;
+        ::pclose(f);
+    }
+    // "N records sent, X records/sec (Y MB/sec), A ms avg latency, M ms max latency, P50 ms 50th, P95 ms 95th,
+    //  P99 ms 99th, P999 ms 99.9th."
+    static const std::regex summary(
+        R"(([0-9]+) records sent, ([0-9.]+) records/sec \([0-9.]+ MB/sec\), [0-9.]+ ms avg latency, [0-9.]+ ms max latency, ([0-9.]+) ms 50th, [0-9.]+ ms 95th, ([0-9.]+) ms 99th)");
+    std::smatch m;
+    std::string last;
+    for (auto it = std::sregex_iterator(output.begin(), output.end(), summary); it != std::sregex_iterator(); ++it) {
+        last = it->str();
+    }
+    if (last.empty() || !std::regex_search(last, m, summary)) {
+        fmt::print(stderr, "  ProducerPerformance did not print its summary:\n{}\n", output.substr(0, 2000));
+        return std::nullopt;
+    }
+    return producer_performance{std::stod(m[2]), std::stod(m[3]), std::stod(m[4])};
+}
+
+void phase_kafka(const options& o, results_file& results) {
+    fmt::print("== kafka: {} registrations on {}, one partition, acks=all, one transaction per batch ==\n",
+               grouped(std::uint64_t{o.registrations}), o.brokers);
+    bench::workload_options wo;
+    wo.registrations = o.registrations;
+    wo.seed = o.seed;
+    bench::workload w(wo);
+    std::vector<bench::tick> ticks;
+    while (auto t = w.next_tick()) ticks.push_back(std::move(*t));
+    const std::string topic_base = fmt::format("bench.{}.{}", ::getpid(), std::time(nullptr));
+
+    // At a fixed load: commands paced at --rate from one thread, each tick's
+    // answers awaited before the clock moves to the next (the pause left out
+    // of the schedule); latency from submit to answer.
+    std::vector<bench::tick> paced_ticks = ticks;
+    {
+        projections::manual_clock clock(w.start());
+        auto l = open_kafka_ledger(o, o.work_dir / "kafka-paced", topic_base + ".paced", clock);
+        std::vector<float> latency;
+        std::atomic<std::uint64_t> outstanding{0}, applied{0}, other{0};
+        const auto interval = std::chrono::nanoseconds(1'000'000'000 / o.rate);
+        auto base = steady::now();
+        std::uint64_t scheduled = 0;
+        std::uint64_t commands = 0;
+        double paused_s = 0;
+        const auto started = steady::now();
+        for (auto& t : paced_ticks) {
+            if (seconds_since(started) - paused_s >= static_cast<double>(o.rate_seconds)) break;
+            if (outstanding.load() != 0) {
+                const auto pause = steady::now();
+                while (outstanding.load() != 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+                const auto paused = steady::now() - pause;
+                paused_s += std::chrono::duration<double>(paused).count();
+                base += std::chrono::duration_cast<steady::duration>(paused);
+            }
+            if (!clock.set(t.at)) std::exit(1);
+            for (auto& cmd : t.commands) {
+                const auto due = base + scheduled * interval;
+                ++scheduled;
+                std::this_thread::sleep_until(due);
+                const auto submitted = steady::now();
+                ++outstanding;
+                ++commands;
+                l->writes().submit(std::move(cmd), [&, submitted](projections::command_outcome out) {
+                    latency.push_back(static_cast<float>(
+                        std::chrono::duration<double, std::micro>(steady::now() - submitted).count()));
+                    (out.result_kind == projections::command_outcome::kind::applied ? applied : other)++;
+                    --outstanding;
+                });
+            }
+        }
+        while (outstanding.load() != 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+        const double busy_s = seconds_since(started) - paused_s;
+        const double achieved = static_cast<double>(commands) / busy_s;
+        fmt::print("  paced at {}/s: {} commands in {:.1f} s ({} /s achieved; tick pauses {:.1f} s left out), "
+                   "{} not applied; latency p50 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms\n",
+                   grouped(o.rate), grouped(commands), busy_s, grouped(achieved), paused_s, grouped(other.load()),
+                   percentile(latency, 0.5) / 1000, percentile(latency, 0.99) / 1000, percentile(latency, 1.0) / 1000);
+        results.put("kafka.rate_offered", o.rate);
+        results.put("kafka.rate_achieved", achieved);
+        results.put("kafka.rate_p50_us", percentile(latency, 0.5));
+        results.put("kafka.rate_p99_us", percentile(latency, 0.99));
+    }
+
+    // As fast as it goes: every command, group commit.
+    std::uint64_t events_written = 0;
+    {
+        projections::manual_clock clock(w.start());
+        auto l = open_kafka_ledger(o, o.work_dir / "kafka", topic_base, clock);
+        feed_report r;
+        {
+            feeder f(l->writes(), clock, o.producers);
+            progress_line progress;
+            const auto started = steady::now();
+            const double cpu_started = process_cpu_s();
+            for (auto& t : ticks) {
+                f.feed(t, t.commands.size(), /*copy=*/false);
+                progress.maybe("  {:5.1f} s: {} commands ({} /s), virtual {}, tick {}/{}\n", seconds_since(started),
+                               grouped(f.report().commands),
+                               grouped(static_cast<double>(f.report().commands) / seconds_since(started)),
+                               t.at.shanghai_date().to_string(), f.report().ticks, ticks.size());
+            }
+            f.report().seconds = seconds_since(started);
+            f.report().cpu_s = process_cpu_s() - cpu_started;
+            r = std::move(f.report());
+        }
+        check_outcomes(r, w.totals().events);
+        const auto m = l->writes().metrics();
+        l.reset();
+        events_written = r.events;
+        const double rate = static_cast<double>(r.commands) / r.seconds;
+        const double batches = static_cast<double>(std::max<std::uint64_t>(m.batches, 1));
+        fmt::print("  group commit: {} commands ({} events) in {:.1f} s = {} commands/s ({} events/s); latency p50 "
+                   "{:.1f} ms, p99 {:.1f} ms\n",
+                   grouped(r.commands), grouped(r.events), r.seconds, grouped(rate),
+                   grouped(static_cast<double>(r.events) / r.seconds), percentile(r.latency_us, 0.5) / 1000,
+                   percentile(r.latency_us, 0.99) / 1000);
+        fmt::print("  writer: {} batches (transactions), {:.0f} commands each; per batch: decide+project {:.0f} us, "
+                   "commit {:.0f} us; process CPU {:.1f} us per command\n",
+                   grouped(m.batches), static_cast<double>(m.batch_size_sum) / batches, m.apply_us_sum / batches,
+                   m.append_us_sum / batches, r.cpu_s * 1e6 / static_cast<double>(std::max<std::uint64_t>(r.commands, 1)));
+        results.put("kafka.commands", r.commands);
+        results.put("kafka.events", r.events);
+        results.put("kafka.commands_per_s", rate);
+        results.put("kafka.events_per_s", static_cast<double>(r.events) / r.seconds);
+        results.put("kafka.p50_us", percentile(r.latency_us, 0.5));
+        results.put("kafka.p99_us", percentile(r.latency_us, 0.99));
+    }
+
+    // The baseline: the broker's own producer, the same records' count and size.
+    const double record_bytes = average_record_bytes(o, topic_base);
+    fmt::print("  ProducerPerformance: {} records of {:.0f} bytes (the topic's average), acks=all ...\n",
+               grouped(events_written), record_bytes);
+    std::fflush(stdout);
+    const auto pp = run_producer_performance(o, events_written, static_cast<std::uint64_t>(std::llround(record_bytes)));
+    if (!pp) {
+        fmt::print(stderr, "the ProducerPerformance baseline did not run (scripts/kafka fetch; java)\n");
+        std::exit(1);
+    }
+    fmt::print("  ProducerPerformance: {} records/s, p50 {:.0f} ms, p99 {:.0f} ms\n", grouped(pp->records_per_s),
+               pp->p50_ms, pp->p99_ms);
+    results.put("kafka.record_bytes", record_bytes);
+    results.put("kafka.pp_records_per_s", pp->records_per_s);
+    results.put("kafka.pp_p99_ms", pp->p99_ms);
+}
+
 // ---- phase: fill (log / backlog), unsynced ------------------------------------
 
 // Feeds `w` into a fresh ledger in `dir` without syncing, tick by tick, until
@@ -816,6 +1047,22 @@ void print_summary(const options& o, const std::map<std::string, double>& r) {
         fmt::print("{:<46} {:>16}\n", "writer thread per command (decide + project)",
                    fmt::format("{:.1f} us", get("throughput.cpu_us_per_command")));
     }
+    if (has("kafka.commands_per_s")) {
+        const double v = get("kafka.commands_per_s");
+        const double events = get("kafka.events_per_s");
+        const double pp = get("kafka.pp_records_per_s");
+        fmt::print("{:<46} {:>16} {:>22} {:>8.2f}x  >= 10,000/s {}\n", "Kafka: durable commands/s (group commit)",
+                   grouped(v) + "/s", grouped(pp) + "/s (ProducerPerf)", events / pp, v >= 10'000 ? "met" : "NOT met");
+        fmt::print("{:<46} {:>16}   (ratio: our events/s, {} records of {:.0f} B, to the tool's records/s)\n",
+                   "  events/s", grouped(events) + "/s", grouped(get("kafka.events")), get("kafka.record_bytes"));
+        fmt::print("{:<46} {:>16}\n", "  latency p50 / p99, as fast as it goes",
+                   fmt::format("{:.1f} / {:.1f} ms", get("kafka.p50_us") / 1000, get("kafka.p99_us") / 1000));
+        const double p99 = get("kafka.rate_p99_us") / 1000;
+        fmt::print("{:<46} {:>16} {:>22} {:>9}  <= 50 ms {}\n",
+                   fmt::format("Kafka: latency p99 at {}/s", grouped(get("kafka.rate_offered"))),
+                   fmt::format("{:.1f} ms", p99), fmt::format("{:.0f} ms (ProducerPerf)", get("kafka.pp_p99_ms")), "",
+                   p99 <= 50 ? "met" : "NOT met");
+    }
     if (has("rebuild.events_per_s")) {
         const double v = get("rebuild.events_per_s");
         fmt::print("{:<46} {:>16} {:>22} {:>8.2f}x  >= 200,000/s {}\n",
@@ -860,6 +1107,7 @@ int drive(options o, char** argv) {
     if (o.only.empty() || o.only == "throughput") phases.push_back("throughput");
     if (o.only.empty() || o.only == "rebuild") phases.insert(phases.end(), {"fill-log", "rebuild"});
     if (o.only.empty() || o.only == "timers") phases.insert(phases.end(), {"fill-timers", "timers"});
+    if (o.only == "kafka") phases.push_back("kafka");
     int rc = 0;
     for (const auto& phase : phases) {
         if ((rc = run_child(o, argv, phase)) != 0) break;
@@ -886,6 +1134,8 @@ int main(int argc, char** argv) {
         phase_fill_timers(o, results);
     } else if (o.phase == "timers") {
         phase_timers(o, results);
+    } else if (o.phase == "kafka") {
+        phase_kafka(o, results);
     } else {
         usage("unknown phase " + o.phase);
     }
