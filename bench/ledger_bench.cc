@@ -402,6 +402,26 @@ private:
     feed_report report_;
 };
 
+// Every command of `ticks` (moved out), as fast as the ledger takes them,
+// with progress every few seconds; the report with wall and CPU time.
+feed_report feed_all(std::vector<bench::tick>& ticks, projections::writer& writer, projections::manual_clock& clock,
+                     std::size_t producers) {
+    feeder f(writer, clock, producers);
+    progress_line progress;
+    const auto started = steady::now();
+    const double cpu_started = process_cpu_s();
+    for (auto& t : ticks) {
+        f.feed(t, t.commands.size(), /*copy=*/false);
+        progress.maybe("  {:5.1f} s: {} commands ({} /s), virtual {}, tick {}/{}\n", seconds_since(started),
+                       grouped(f.report().commands),
+                       grouped(static_cast<double>(f.report().commands) / seconds_since(started)),
+                       t.at.shanghai_date().to_string(), f.report().ticks, ticks.size());
+    }
+    f.report().seconds = seconds_since(started);
+    f.report().cpu_s = process_cpu_s() - cpu_started;
+    return std::move(f.report());
+}
+
 double percentile(std::vector<float> v, double p) {
     if (v.empty()) return 0;
     const auto k = static_cast<std::size_t>(std::min<double>(static_cast<double>(v.size() - 1), p * static_cast<double>(v.size())));
@@ -495,23 +515,7 @@ void phase_throughput(const options& o, results_file& results) {
         const fs::path dir = o.work_dir / "throughput";
         projections::manual_clock clock(w.start());
         auto l = open_ledger(dir, clock, sync);
-        feed_report r;
-        {
-            feeder f(l->writes(), clock, o.producers);
-            progress_line progress;
-            const auto started = steady::now();
-            const double cpu_started = process_cpu_s();
-            for (auto& t : ticks) {
-                f.feed(t, t.commands.size(), /*copy=*/false);
-                progress.maybe("  {:5.1f} s: {} commands ({} /s), virtual {}, tick {}/{}\n", seconds_since(started),
-                               grouped(f.report().commands),
-                               grouped(static_cast<double>(f.report().commands) / seconds_since(started)),
-                               t.at.shanghai_date().to_string(), f.report().ticks, ticks.size());
-            }
-            f.report().seconds = seconds_since(started);
-            f.report().cpu_s = process_cpu_s() - cpu_started;
-            r = std::move(f.report());
-        }
+        const feed_report r = feed_all(ticks, l->writes(), clock, o.producers);
         check_outcomes(r, w.totals().events);
         const auto m = l->writes().metrics();
         const std::uint64_t bytes = disk_bytes(dir);
@@ -709,23 +713,7 @@ void phase_kafka(const options& o, results_file& results) {
     {
         projections::manual_clock clock(w.start());
         auto l = open_kafka_ledger(o, o.work_dir / "kafka", topic_base, clock);
-        feed_report r;
-        {
-            feeder f(l->writes(), clock, o.producers);
-            progress_line progress;
-            const auto started = steady::now();
-            const double cpu_started = process_cpu_s();
-            for (auto& t : ticks) {
-                f.feed(t, t.commands.size(), /*copy=*/false);
-                progress.maybe("  {:5.1f} s: {} commands ({} /s), virtual {}, tick {}/{}\n", seconds_since(started),
-                               grouped(f.report().commands),
-                               grouped(static_cast<double>(f.report().commands) / seconds_since(started)),
-                               t.at.shanghai_date().to_string(), f.report().ticks, ticks.size());
-            }
-            f.report().seconds = seconds_since(started);
-            f.report().cpu_s = process_cpu_s() - cpu_started;
-            r = std::move(f.report());
-        }
+        const feed_report r = feed_all(ticks, l->writes(), clock, o.producers);
         check_outcomes(r, w.totals().events);
         const auto m = l->writes().metrics();
         l.reset();
