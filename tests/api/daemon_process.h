@@ -22,8 +22,10 @@ namespace regledger::api_testing {
 // regledgerd as a child process, its standard output on a pipe.
 class daemon_process {
 public:
+    // expect_listening: wait for the line that says where it listens (else
+    // the caller expects it to refuse to start, and waits for its exit).
     daemon_process(const std::filesystem::path& data_dir, const std::filesystem::path& log_file,
-                   const std::vector<std::string>& log_args) {
+                   const std::vector<std::string>& log_args, bool expect_listening = true) {
         std::vector<std::string> args{REGLEDGER_DAEMON,
                                             "--config",
                                             sample_config_path().string(),
@@ -64,6 +66,7 @@ public:
         ::close(out[1]);
         stdout_ = out[0];
         REQUIRE_MESSAGE(rc == 0, "cannot start ", args[0], ": ", std::strerror(rc));
+        if (!expect_listening) return;
 
         const auto line = read_line(exchange_timeout_ms);
         REQUIRE_MESSAGE(line.has_value(), "regledgerd did not say where it listens; output: ", output_);

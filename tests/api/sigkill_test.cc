@@ -152,3 +152,37 @@ TEST_CASE("Crash: regledgerd killed with SIGKILL under load, restarted: every ac
                                                                              verified.error().key));
     }
 }
+
+TEST_CASE("Takeover: a second regledgerd for the same log: on Kafka it fences the first, which answers 503 and "
+          "exits, and on the embedded log it refuses to start") {
+    scratch_dir dir;
+    const auto log_args = daemon_log_args();
+    daemon_process first(dir.path() / "first", dir.path() / "first.log", log_args);
+    client to_first(first.port());
+    REQUIRE(to_first.post("/v1/commands", open_account("t-1")).status == 200);
+    if (log_args.empty()) {
+        // One writer per data directory: the second cannot take its lock.
+        daemon_process second(dir.path() / "first", dir.path() / "second.log", log_args, false);
+        const auto status = second.wait_exit(exchange_timeout_ms);
+        REQUIRE(status.has_value());
+        CHECK(*status == 3);
+        CHECK(to_first.post("/v1/commands", open_account("t-2")).status == 200);
+        return;
+    }
+    // The same topic, read models of its own: the newer writer's
+    // init_transactions fences the first.
+    daemon_process second(dir.path() / "second", dir.path() / "second.log", log_args);
+    const auto refused = to_first.post("/v1/commands", open_account("t-2"));
+    check_error(refused, 503, "UNAVAILABLE");
+    const auto status = first.wait_exit(exchange_timeout_ms);
+    REQUIRE_MESSAGE(status.has_value(), "the fenced regledgerd did not exit");
+    CHECK(*status == 3);
+    // The second has what the first acknowledged, and takes commands; t-2 was
+    // written nowhere, so it is new there.
+    client to_second(second.port());
+    const auto ids = logged_command_ids(second.port());
+    CHECK(ids.contains("t-1"));
+    CHECK_FALSE(ids.contains("t-2"));
+    CHECK(to_second.post("/v1/commands", open_account("t-2")).status == 200);
+    CHECK(logged_command_ids(second.port()).at("t-2") == 1);
+}
