@@ -7,7 +7,6 @@ using namespace regledger::api_testing;
 
 namespace {
 
-std::int64_t log_end(server_fixture& f) { return f.get("/healthz").obj().at("log_end").to_number<std::int64_t>(); }
 
 }  // namespace
 
@@ -23,7 +22,7 @@ TEST_CASE("Idempotency: a repeated command id returns the first status and body 
     // Time passes and the stream moves on before the repeat.
     f.advance("2026-03-03T10:00:00+08:00");
     f.ok(on_application("AcceptApplication", "c-accept", "app-1"), tokens::clerk_sy);
-    const auto end = log_end(f);
+    const auto end = f.log_end();
 
     const auto check_repeats = [&] {
         const auto again = f.run(submit_cmd, tokens::subject_a);
@@ -33,7 +32,7 @@ TEST_CASE("Idempotency: a repeated command id returns the first status and body 
         CHECK(refused_again.status == refused.status);
         CHECK(refused_again.body == refused.body);
         // The repeats wrote nothing.
-        CHECK(log_end(f) == end);
+        CHECK(f.log_end(end) == end);
     };
     SUBCASE("while the server runs") { check_repeats(); }
     SUBCASE("after a restart on the same data directory") {
@@ -49,7 +48,7 @@ TEST_CASE("Idempotency: a repeated command id returns the first status and body 
             CHECK(again.body == first.body);
             CHECK(again.keep_alive);
         }
-        CHECK(log_end(f) == end);
+        CHECK(f.log_end(end) == end);
     }
 }
 

@@ -531,6 +531,23 @@ public:
         REQUIRE_MESSAGE(r.status == 200, boost::json::serialize(cmd), " -> ", describe(r));
         return r.obj();
     }
+    // The log end /healthz reports. The end a Kafka broker reports may trail
+    // a commit for a moment: with `expected`, it is asked again until it is
+    // that (within a bound) and the last value seen returned; without, on
+    // Kafka, until it stays the same for 200 ms.
+    std::int64_t log_end(std::optional<std::int64_t> expected = std::nullopt) {
+        const auto read = [&] { return get("/healthz").obj().at("log_end").to_number<std::int64_t>(); };
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        auto end = read();
+        for (;;) {
+            if (expected ? end == *expected : !on_kafka()) return end;
+            if (std::chrono::steady_clock::now() > deadline) return end;
+            std::this_thread::sleep_for(expected ? 20ms : 200ms);
+            const auto again = read();
+            if (!expected && again == end) return end;
+            end = again;
+        }
+    }
     // Moves the manual clock through the admin route; returns its answer.
     object advance(std::string_view now) {
         const auto r = post("/v1/admin/clock", object{{"now", now}});
