@@ -121,6 +121,7 @@ std::error_code kafka_log::classify(int code, bool fatal) noexcept {
     // failing call may only say ERR__FATAL or some consequence of it.
     auto c_or_cause = c;
     std::string reason;
+    std::lock_guard lock(producer_mutex_);
     if (producer_) {
         if (const auto cause = producer_->fatal_error(reason); cause != RdKafka::ERR_NO_ERROR) {
             fatal = true;
@@ -258,8 +259,10 @@ std::error_code kafka_log::create_producer() {
                    RdKafka::Conf::CONF_OK) {
         return make_error_code(kafka_errc::bad_config);
     }
-    producer_.reset(RdKafka::Producer::create(conf.get(), error));
-    if (!producer_) return make_error_code(kafka_errc::bad_config);
+    std::unique_ptr<RdKafka::Producer> created(RdKafka::Producer::create(conf.get(), error));
+    if (!created) return make_error_code(kafka_errc::bad_config);
+    std::lock_guard lock(producer_mutex_);
+    producer_ = std::move(created);
     return {};
 }
 
@@ -305,7 +308,10 @@ result<void> kafka_log::settle() noexcept {
     if (needs_reinit_) {
         // The old producer's open transaction, if any, is completed or
         // aborted by the coordinator before init_transactions returns.
-        producer_.reset();
+        {
+            std::lock_guard lock(producer_mutex_);
+            producer_.reset();
+        }
         if (const auto failed = create_producer()) return failed;
         needs_reinit_ = false;
         if (const auto failed = init_producer()) {
@@ -486,12 +492,15 @@ result<log_offset> kafka_log::end(partition_id partition) const {
     for (;;) {
         std::int64_t low = 0;
         std::int64_t high = 0;
+        std::unique_lock lock(producer_mutex_);
+        if (!producer_) return make_error_code(kafka_errc::unavailable);
         const auto err = producer_->query_watermark_offsets(options_.topic, partition.value(), &low, &high,
                                                             static_cast<int>(options_.timeout.count()));
         if (err == RdKafka::ERR_NO_ERROR) return log_offset(high);
         const bool transient = err == RdKafka::ERR_LEADER_NOT_AVAILABLE || err == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART ||
                                err == RdKafka::ERR_NOT_LEADER_FOR_PARTITION || err == RdKafka::ERR__UNKNOWN_PARTITION;
         if (!transient || std::chrono::steady_clock::now() >= deadline) return make_error_code(kafka_errc::unavailable);
+        lock.unlock();
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
 }

@@ -131,6 +131,9 @@ private:
 
     kafka_options options_;
     std::unique_ptr<RdKafka::Producer> producer_;
+    // Guards producer_ against its replacement (settle(), writer thread)
+    // while other threads use it: end() and classify() from read().
+    mutable std::mutex producer_mutex_;
     mutable std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
     mutable std::mutex read_mutex_;
     rocks_store* local_ = nullptr;
@@ -146,7 +149,7 @@ private:
     // coordinator lost the transaction over a broker restart): it is
     // replaced by a new one with the same transactional id before the next
     // transaction, which settles the lost one.
-    bool needs_reinit_ = false;
+    std::atomic<bool> needs_reinit_{false};
     // The last offset of each partition in the transaction staged last.
     std::map<std::int32_t, std::int64_t> staged_tail_;
 
