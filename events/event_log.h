@@ -90,6 +90,12 @@ public:
     [[nodiscard]] virtual result<std::vector<stored_record>> read(log_position from, std::size_t max_records) const = 0;
     // The offset the next record of `partition` will get.
     [[nodiscard]] virtual result<log_offset> end(partition_id partition) const = 0;
+    // Waits until read() shows every committed record of `partition` below
+    // `end` (an offset end() returned). Kafka answers a commit before it has
+    // written the markers that make the transaction's records readable, so
+    // a reader that must see all of them (the writer relearning the log)
+    // waits here first; the embedded log shows a record once it is written.
+    [[nodiscard]] virtual result<void> await_stable(partition_id, log_offset) const { return success(); }
 };
 
 }  // namespace regledger::events

@@ -248,6 +248,9 @@ std::error_code kafka_log::create_producer() {
               (o.read_only || set(*conf, "transactional.id", o.transactional_id, error)) &&
               set(*conf, "enable.idempotence", "true", error) && set(*conf, "acks", "all", error) &&
               set(*conf, "linger.ms", "1", error) &&
+              // end() asks for the high watermark, past any open transaction
+              // (librdkafka's default would answer the last stable offset).
+              set(*conf, "isolation.level", "read_uncommitted", error) &&
               set(*conf, "message.timeout.ms", std::to_string(timeout_ms), error) &&
               set(*conf, "transaction.timeout.ms", std::to_string(std::max(60000, 2 * timeout_ms)), error) &&
               set(*conf, "socket.timeout.ms", std::to_string(std::max(1000, timeout_ms)), error) &&
@@ -422,25 +425,29 @@ void kafka_log::abort() noexcept {
     (void)settle();
 }
 
+std::error_code kafka_log::open_reader() const {
+    if (consumer_) return {};
+    std::string error;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::random_device rd;
+    bool ok = set(*conf, "bootstrap.servers", options_.brokers, error) &&
+              set(*conf, "group.id", fmt::format("regledger-reader-{}-{:08x}", ::getpid(), rd()), error) &&
+              set(*conf, "isolation.level", "read_committed", error) &&
+              set(*conf, "enable.auto.commit", "false", error) &&
+              set(*conf, "enable.auto.offset.store", "false", error) &&
+              set(*conf, "enable.partition.eof", "true", error) &&
+              set(*conf, "auto.offset.reset", "earliest", error) &&
+              set(*conf, "fetch.message.max.bytes", "8388608", error) && set(*conf, "log_level", "3", error);
+    for (const auto& [k, v] : options_.properties) ok = ok && set(*conf, k, v, error);
+    if (!ok) return make_error_code(kafka_errc::bad_config);
+    consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+    if (!consumer_) return make_error_code(kafka_errc::bad_config);
+    return {};
+}
+
 result<std::vector<stored_record>> kafka_log::read(log_position from, std::size_t max_records) const {
     std::lock_guard lock(read_mutex_);
-    std::string error;
-    if (!consumer_) {
-        std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-        std::random_device rd;
-        bool ok = set(*conf, "bootstrap.servers", options_.brokers, error) &&
-                  set(*conf, "group.id", fmt::format("regledger-reader-{}-{:08x}", ::getpid(), rd()), error) &&
-                  set(*conf, "isolation.level", "read_committed", error) &&
-                  set(*conf, "enable.auto.commit", "false", error) &&
-                  set(*conf, "enable.auto.offset.store", "false", error) &&
-                  set(*conf, "enable.partition.eof", "true", error) &&
-                  set(*conf, "auto.offset.reset", "earliest", error) &&
-                  set(*conf, "fetch.message.max.bytes", "8388608", error) && set(*conf, "log_level", "3", error);
-        for (const auto& [k, v] : options_.properties) ok = ok && set(*conf, k, v, error);
-        if (!ok) return make_error_code(kafka_errc::bad_config);
-        consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
-        if (!consumer_) return make_error_code(kafka_errc::bad_config);
-    }
+    if (const auto failed = open_reader()) return failed;
     std::vector<RdKafka::TopicPartition*> assignment{
         RdKafka::TopicPartition::create(options_.topic, from.partition.value(), from.offset.value())};
     const auto assigned = consumer_->assign(assignment);
@@ -473,16 +480,61 @@ result<std::vector<stored_record>> kafka_log::read(log_position from, std::size_
 }
 
 result<void> kafka_log::await_visible() const {
-    const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
     for (const auto& [partition, last] : staged_tail_) {
-        for (;;) {
-            auto records = read({partition_id(partition), log_offset(last)}, 1);
-            if (records && !records.value().empty() && records.value().front().position.offset.value() == last) break;
-            if (std::chrono::steady_clock::now() >= deadline) return make_error_code(kafka_errc::unavailable);
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
+        BOOST_OUTCOME_TRY(await_stable(partition_id(partition), log_offset(last + 1)));
     }
     return success();
+}
+
+result<void> kafka_log::await_stable(partition_id partition, log_offset end) const {
+    if (end.value() <= 0) return success();
+    const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+    std::lock_guard lock(read_mutex_);
+    if (const auto failed = open_reader()) return failed;
+    for (;;) {
+        // Where the reader stands when it reports the end of the partition:
+        // the last stable offset (or past it, over commit markers).
+        std::int64_t reached = -1;
+        std::vector<RdKafka::TopicPartition*> assignment{
+            RdKafka::TopicPartition::create(options_.topic, partition.value(), end.value() - 1)};
+        const auto assigned = consumer_->assign(assignment);
+        RdKafka::TopicPartition::destroy(assignment);
+        if (assigned != RdKafka::ERR_NO_ERROR) return make_error_code(kafka_errc::other);
+        bool at_end = false;
+        while (!at_end && reached < end.value() && std::chrono::steady_clock::now() < deadline) {
+            std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
+            switch (m->err()) {
+                case RdKafka::ERR_NO_ERROR:
+                    if (m->partition() == partition.value()) reached = std::max(reached, m->offset() + 1);
+                    break;
+                case RdKafka::ERR__PARTITION_EOF:
+                    reached = std::max(reached, m->offset());
+                    at_end = true;
+                    break;
+                case RdKafka::ERR__TIMED_OUT: break;
+                default:
+                    consumer_->unassign();
+                    return const_cast<kafka_log*>(this)->classify(m->err(), false);
+            }
+        }
+        consumer_->unassign();
+        if (reached >= end.value()) return success();
+        if (std::chrono::steady_clock::now() >= deadline) return make_error_code(kafka_errc::unavailable);
+        // Stopped short of the end: the markers are not written yet.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+result<log_offset> kafka_log::stable_end(partition_id partition) const {
+    std::lock_guard lock(read_mutex_);
+    if (const auto failed = open_reader()) return failed;
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+    // The reader is read_committed: the broker answers its last stable offset.
+    const auto err = consumer_->query_watermark_offsets(options_.topic, partition.value(), &low, &high,
+                                                        static_cast<int>(options_.timeout.count()));
+    if (err != RdKafka::ERR_NO_ERROR) return const_cast<kafka_log*>(this)->classify(err, false);
+    return log_offset(high);
 }
 
 result<log_offset> kafka_log::end(partition_id partition) const {

@@ -104,6 +104,15 @@ public:
 
     result<std::vector<stored_record>> read(log_position from, std::size_t max_records) const override;
     result<log_offset> end(partition_id partition) const override;
+    // Reads from `end - 1` until the reader's end of partition reaches
+    // `end`: a read_committed reader stops at the last stable offset, before
+    // the first transaction whose markers are not written yet.
+    result<void> await_stable(partition_id partition, log_offset end) const override;
+    // The last stable offset: where a read_committed reader stops now (end()
+    // less any transaction still open, or committed without its markers).
+    // Reading "from now on" starts here, so that no transaction open at this
+    // instant is skipped when it commits.
+    result<log_offset> stable_end(partition_id partition) const;
 
     // The store commit() writes the local batch to. REQUIRES: set before
     // the first commit.
@@ -120,9 +129,10 @@ private:
     // init_transactions: fences older instances with the transactional id
     // and completes or aborts whatever transaction of theirs is open.
     std::error_code init_producer();
-    // Waits until a read_committed reader sees the last records of the
-    // transaction just committed (the commit markers follow the commit's
-    // answer).
+    // Creates consumer_ (read_committed, never commits offsets) unless it
+    // exists. REQUIRES: read_mutex_ held.
+    std::error_code open_reader() const;
+    // await_stable for the partitions of the transaction just committed.
     result<void> await_visible() const;
     // commit_transaction, retried while librdkafka says the error is
     // retriable, within the bound.

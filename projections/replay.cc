@@ -87,6 +87,9 @@ result<std::uint64_t> catch_up(events::rocks_store& store, const events::event_l
         // A node's read models hold the partitions it owns.
         if (!log.owns(partition)) continue;
         BOOST_OUTCOME_TRY(auto end, log.end(partition));
+        // Everything committed below the end, including a transaction whose
+        // commit was answered a moment ago.
+        BOOST_OUTCOME_TRY(log.await_stable(partition, end));
         for (log_offset next = reads.checkpoint(partition); next < end;) {
             BOOST_OUTCOME_TRY(auto records, log.read({partition, next}, 4096));
             if (records.empty()) break;

@@ -192,7 +192,8 @@ int tail_kafka(std::string_view name, const args& a, const std::string& after, s
     std::vector<std::int64_t> next(static_cast<std::size_t>(partitions), 0);
     if (after == "end") {
         for (std::int32_t p = 0; p < partitions; ++p) {
-            const auto end = log.end(partition_id(p));
+            // Not end(): a transaction open now commits later, below it.
+            const auto end = log.stable_end(partition_id(p));
             if (!end) {
                 fmt::print(stderr, "regledger {}: {}: {}\n", name, k.brokers, end.error().message());
                 return exit_unavailable;

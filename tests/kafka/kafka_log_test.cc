@@ -121,6 +121,46 @@ TEST_CASE("Kafka log: a second writer with the same transactional id fences the 
     CHECK(read.size() == 1);
 }
 
+TEST_CASE("Kafka log: await_stable waits while a transaction below the end is open, and returns once it commits") {
+    auto options = kafka_test_options("stable");
+    temp_dir dir;
+    events::store_options so;
+    so.dir = dir.path() / "local";
+    auto store = events::rocks_store::open(so, projections::ledger::kafka_families());
+    REQUIRE(store.has_value());
+    auto writer = events::kafka_log::open(options);
+    REQUIRE(writer.has_value());
+    writer.value()->set_local_store(store.value().get());
+    // A reader of its own, with a short bound.
+    auto reader_options = options;
+    reader_options.read_only = true;
+    reader_options.timeout = std::chrono::milliseconds(1500);
+    auto reader = events::kafka_log::open(reader_options);
+    REQUIRE(reader.has_value());
+
+    std::vector<events::log_record> one{record_for("acct-s", 1), record_for("acct-s", 2)};
+    REQUIRE(writer.value()->stage(one).has_value());
+    // Staged, not committed: the records are below the end but unreadable.
+    const auto open_end = reader.value()->end(partition_id(0));
+    REQUIRE(open_end.has_value());
+    CHECK(open_end.value().value() == 2);
+    // A reader starting "from now" starts before the open transaction.
+    CHECK(reader.value()->stable_end(partition_id(0)).value().value() == 0);
+    const auto waited = reader.value()->await_stable(partition_id(0), open_end.value());
+    REQUIRE_FALSE(waited.has_value());
+    CHECK(waited.error() == events::kafka_errc::unavailable);
+    CHECK(read_all(*reader.value(), partition_id(0)).empty());
+
+    rocksdb::WriteBatch local;
+    REQUIRE(writer.value()->commit(local).has_value());
+    const auto end = reader.value()->end(partition_id(0));
+    REQUIRE(end.has_value());
+    // Right after the commit's answer: wait for the markers, then every
+    // record below the end is there.
+    REQUIRE(reader.value()->await_stable(partition_id(0), end.value()).has_value());
+    CHECK(read_all(*reader.value(), partition_id(0)).size() == 2);
+}
+
 TEST_CASE("Kafka log: streams keep their partition (Kafka's murmur2)") {
     // Values from Kafka's own partitioner (Utils.murmur2 & 0x7fffffff) % n.
     CHECK(events::kafka_log::murmur2_partition("", 1) == 0);
