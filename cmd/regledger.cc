@@ -18,6 +18,7 @@ std::vector<subcommand> all_subcommands() {
     add_store_subcommands(out);
     add_client_subcommands(out);
     add_demo_subcommand(out);
+    add_key_subcommands(out);
     return out;
 }
 

@@ -29,5 +29,7 @@ void add_store_subcommands(std::vector<subcommand>& out);
 void add_client_subcommands(std::vector<subcommand>& out);
 // demo: a registration's whole life against a running server (demo.cc).
 void add_demo_subcommand(std::vector<subcommand>& out);
+// keygen: a checkpoint signing key pair (key_commands.cc).
+void add_key_subcommands(std::vector<subcommand>& out);
 
 }  // namespace regledger::cli
