@@ -319,6 +319,26 @@ struct revocation_annulled {
 };
 BOOST_DESCRIBE_STRUCT(revocation_annulled, (), (annulled_by, reason, restored_status))
 
+// A signed checkpoint of the log's Merkle tree (events/merkle.h): the root
+// of the first `tree_size` records of `partition`, signed by the ledger's
+// Ed25519 key (events/signing.h) over checkpoint_message() of
+// events/checkpoint.h. The writer appends it to the partition's own stream
+// (ledger_stream()), so it is itself a leaf of the trees after it, chained
+// to the checkpoint before it.
+struct ledger_checkpointed {
+    static constexpr std::string_view type_name = "LedgerCheckpointed";
+    std::int32_t partition = 0;
+    std::uint64_t tree_size = 0;
+    digest root_hash;
+    instant signed_at;
+    // events/signing.h: 16 hex digits naming the public key.
+    std::string key_id;
+    // The 64-byte Ed25519 signature, as 128 lower-case hex digits.
+    std::string signature;
+    friend bool operator==(const ledger_checkpointed&, const ledger_checkpointed&) = default;
+};
+BOOST_DESCRIBE_STRUCT(ledger_checkpointed, (), (partition, tree_size, root_hash, signed_at, key_id, signature))
+
 // Append new events at the END only: the index is the wire type id - 1.
 using event = std::variant<account_opened,          // 1
                            account_verified,        // 2
@@ -348,7 +368,8 @@ using event = std::variant<account_opened,          // 1
                            renewal_granted,         // 26
                            registration_revoked,    // 27
                            revocation_filed,        // 28
-                           revocation_annulled      // 29
+                           revocation_annulled,     // 29
+                           ledger_checkpointed      // 30
                            >;
 
 using event_type_id = std::uint16_t;

@@ -178,6 +178,7 @@ public:
     }
     void operator()(const account_opened&) { assert(!"an account event on a registration stream"); }
     void operator()(const account_verified&) { assert(!"an account event on a registration stream"); }
+    void operator()(const ledger_checkpointed&) { assert(!"a ledger checkpoint on a registration stream"); }
 
 private:
     application_state& app(const application_id& id) {

@@ -50,5 +50,8 @@ using digest = named_type<sha256_digest, struct digest_tag>;
 
 inline stream_id registration_stream(const registration_id& id) { return stream_id("reg-" + id.value()); }
 inline stream_id account_stream(const account_id& id) { return stream_id("acct-" + id.value()); }
+// The stream of a partition's signed checkpoints (ledger_checkpointed).
+inline stream_id ledger_stream(std::int32_t partition) { return stream_id("ledger-p" + std::to_string(partition)); }
+inline bool is_ledger_stream(const stream_id& id) { return id.value().starts_with("ledger-"); }
 
 }  // namespace regledger

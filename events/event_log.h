@@ -50,6 +50,9 @@ struct log_record {
     // The public facts of the event (JSON, 第18条 fields only), for the
     // public topic of a log that has one; nullopt when the event has none.
     std::optional<std::string> public_fact;
+    // The partition, when not the key's (a partition's own ledger stream
+    // of checkpoints); nullopt: partition_of(key).
+    std::optional<partition_id> partition;
 };
 
 struct stored_record {

@@ -356,7 +356,7 @@ result<std::vector<log_position>> kafka_log::stage(std::span<const log_record> r
     const std::string schema = std::to_string(current_schema_version);
     for (std::size_t i = 0; i < records.size(); ++i) {
         const log_record& r = records[i];
-        const std::int32_t partition = partition_of(r.key).value();
+        const std::int32_t partition = r.partition ? r.partition->value() : partition_of(r.key).value();
         RdKafka::Headers* headers = RdKafka::Headers::create();
         headers->add("type", std::to_string(r.type));
         headers->add("schema", schema);
@@ -395,7 +395,8 @@ result<std::vector<log_position>> kafka_log::stage(std::span<const log_record> r
             needs_abort_ = true;
             return classify(delivery_->errors[i], false);
         }
-        positions.push_back({partition_of(records[i].key), log_offset(delivery_->offsets[i])});
+        positions.push_back({records[i].partition ? *records[i].partition : partition_of(records[i].key),
+                             log_offset(delivery_->offsets[i])});
     }
     staged_tail_.clear();
     for (const auto& p : positions) {

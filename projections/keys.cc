@@ -133,6 +133,39 @@ std::string checkpoint_key(partition_id partition) {
     return key;
 }
 
+std::string merkle_frontier_key(partition_id partition) {
+    std::string k(1, 'f');
+    put_u32(k, static_cast<std::uint32_t>(partition.value()));
+    return k;
+}
+
+std::string merkle_leaf_key(partition_id partition, std::uint64_t leaf) {
+    std::string k(1, 'n');
+    put_u32(k, static_cast<std::uint32_t>(partition.value()));
+    put_u64(k, leaf);
+    return k;
+}
+
+std::string merkle_event_key(const stream_id& stream, stream_version version) {
+    std::string k(1, 'e');
+    k += stream.value();
+    k += sep;
+    put_u64(k, version.value());
+    return k;
+}
+
+std::string merkle_checkpoint_prefix(partition_id partition) {
+    std::string k(1, 'c');
+    put_u32(k, static_cast<std::uint32_t>(partition.value()));
+    return k;
+}
+
+std::string merkle_checkpoint_key(partition_id partition, std::uint64_t tree_size) {
+    std::string k = merkle_checkpoint_prefix(partition);
+    put_u64(k, tree_size);
+    return k;
+}
+
 std::string encode_head(const stream_head& head) {
     std::string out;
     put_u64(out, head.version.value());

@@ -21,6 +21,11 @@
 //   accounts          account id                                 JSON account document
 //   counters          institution id \0 I32 year                 U32 next code sequence number
 //   checkpoint        U32 partition                              I64 next offset to apply
+//   merkle            'f' U32 partition                          the partition's Merkle frontier (events/merkle.h)
+//                     'n' U32 partition U64 leaf                 I64 offset || the hashes of the nodes the leaf
+//                                                                completes, level 0 (the leaf) first, 32 bytes each
+//                     'e' stream id \0 U64 version               U32 partition || U64 leaf
+//                     'c' U32 partition U64 tree size            U64 checkpoint stream version || U64 its own leaf
 #pragma once
 
 #include <array>
@@ -55,13 +60,14 @@ inline constexpr std::string_view streams = "streams";
 inline constexpr std::string_view accounts = "accounts";
 inline constexpr std::string_view counters = "counters";
 inline constexpr std::string_view checkpoint = "checkpoint";
+inline constexpr std::string_view merkle = "merkle";
 }  // namespace cf
 
 // Every read-model family, in a fixed order (the store opens them all).
-inline constexpr std::array<std::string_view, 16> all_families{
+inline constexpr std::array<std::string_view, 17> all_families{
     cf::directory,     cf::applications, cf::history, cf::by_code,  cf::by_subject, cf::by_status_expiry,
     cf::by_institution, cf::publicity,   cf::stats,   cf::status_counts, cf::timers, cf::commands,
-    cf::streams,       cf::accounts,     cf::counters, cf::checkpoint};
+    cf::streams,       cf::accounts,     cf::counters, cf::checkpoint, cf::merkle};
 
 void put_u8(std::string& out, std::uint8_t v);
 void put_u32(std::string& out, std::uint32_t v);
@@ -87,6 +93,12 @@ std::string status_count_key(const institution_id& inst, registration_status sta
 std::string timer_key(instant due, const stream_id& stream, std::uint8_t kind);
 std::string counter_key(const institution_id& inst, int year);
 std::string checkpoint_key(partition_id partition);
+std::string merkle_frontier_key(partition_id partition);
+std::string merkle_leaf_key(partition_id partition, std::uint64_t leaf);
+std::string merkle_event_key(const stream_id& stream, stream_version version);
+std::string merkle_checkpoint_key(partition_id partition, std::uint64_t tree_size);
+// The prefix of a partition's checkpoint rows.
+std::string merkle_checkpoint_prefix(partition_id partition);
 
 // A pending timer (engine/deadlines.h) as a row of `timers`, and back: the
 // timeout command to issue when it is due.

@@ -71,6 +71,7 @@ struct figures_of {
     std::vector<std::string_view> operator()(const revocation_annulled&) const { return {"revocations_annulled"}; }
     std::vector<std::string_view> operator()(const account_opened&) const { return {}; }
     std::vector<std::string_view> operator()(const account_verified&) const { return {}; }
+    std::vector<std::string_view> operator()(const ledger_checkpointed&) const { return {}; }
 
     std::vector<std::string_view> reviewed(const application_id& id, std::string_view figure) const {
         const application_state* a = app(id);
@@ -200,6 +201,13 @@ void projection_batch::on_account_event(const event_record& record, const std::v
     const auto& env = record.envelope;
     batch_.Put(store_.cf(cf::history), history_key(env.stream_id, env.version),
                rocksdb::Slice(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+}
+
+void projection_batch::on_ledger_event(const event_record& record, const std::vector<std::uint8_t>& encoded) {
+    const auto& env = record.envelope;
+    batch_.Put(store_.cf(cf::history), history_key(env.stream_id, env.version),
+               rocksdb::Slice(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+    batch_.Put(store_.cf(cf::streams), env.stream_id.value(), encode_head({env.version, env.hash}));
 }
 
 void projection_batch::on_registration_settled(const registration_state& before, const registration_state& after,

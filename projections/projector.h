@@ -60,6 +60,9 @@ public:
     void on_registration_event(const registration_state& before, const event_record& record,
                                const std::vector<std::uint8_t>& encoded);
     void on_account_event(const event_record& record, const std::vector<std::uint8_t>& encoded);
+    // A partition's checkpoint (ledger_stream): its history row and the
+    // stream's head, at once (the stream has no other state).
+    void on_ledger_event(const event_record& record, const std::vector<std::uint8_t>& encoded);
 
     // Per stream, after all of the batch's events of that stream.
     void on_registration_settled(const registration_state& before, const registration_state& after,

@@ -120,6 +120,13 @@ std::optional<std::string> read_model::get(std::string_view family, std::string_
     return value;
 }
 
+std::optional<std::vector<std::uint8_t>> read_model::stored_event(const stream_id& stream,
+                                                                  stream_version version) const {
+    auto v = get(cf::history, history_key(stream, version));
+    if (!v) return std::nullopt;
+    return std::vector<std::uint8_t>(v->begin(), v->end());
+}
+
 result<std::vector<event_record>> read_model::history(const stream_id& stream) const {
     return history(stream, rocksdb::ReadOptions());
 }

@@ -56,6 +56,9 @@ public:
 
     // ---- State loads: fold the stream's history ----------------------------
     [[nodiscard]] result<std::vector<event_record>> history(const stream_id& stream) const;
+    // One event's record, as the log stores it (the bytes its Merkle leaf
+    // hashes); nullopt when the stream has no such version.
+    std::optional<std::vector<std::uint8_t>> stored_event(const stream_id& stream, stream_version version) const;
     // Version 0 (no events) when the stream does not exist.
     [[nodiscard]] result<registration_state> load_registration(const registration_id& id) const;
     // The state as it stood at `as_of` (events that occurred after it left out).

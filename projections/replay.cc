@@ -7,7 +7,8 @@
 
 namespace regledger::projections {
 
-replayer::replayer(events::rocks_store& target, const read_model& reads) : target_(target), reads_(reads) {}
+replayer::replayer(events::rocks_store& target, const read_model& reads)
+    : target_(target), reads_(reads), tree_(target) {}
 
 result<replayer::stream_state*> replayer::load(const stream_id& id) {
     if (auto it = states_.find(id); it != states_.end()) return &it->second;
@@ -33,6 +34,12 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
     for (const auto& r : records) {
         BOOST_OUTCOME_TRY(auto rec, events::decode(r.value));
         const envelope& env = rec.envelope;
+        BOOST_OUTCOME_TRY(tree_.append(rows.batch(), r.position, rec, r.value));
+        if (is_ledger_stream(env.stream_id)) {
+            // A checkpoint: no state, no command outcome.
+            rows.on_ledger_event(rec, r.value);
+            continue;
+        }
         BOOST_OUTCOME_TRY(stream_state * s, load(env.stream_id));
         before.try_emplace(env.stream_id, s->state);
         if (auto* reg = std::get_if<registration_state>(&s->state)) {

@@ -18,6 +18,7 @@
 #include "engine/state.h"
 #include "events/event_log.h"
 #include "events/rocks_store.h"
+#include "projections/audit.h"
 #include "projections/read_model.h"
 
 namespace regledger::projections {
@@ -45,6 +46,7 @@ private:
     events::rocks_store& target_;
     const read_model& reads_;
     std::unordered_map<stream_id, stream_state> states_;
+    audit_tree tree_;
     std::uint64_t applied_ = 0;
 };
 

@@ -9,6 +9,7 @@
 #include "engine/decide.h"
 #include "engine/validate.h"
 #include "events/canonical.h"
+#include "events/checkpoint.h"
 #include "events/codec.h"
 #include "projections/documents.h"
 #include "projections/replay.h"
@@ -81,7 +82,7 @@ std::string_view outcome_name(command_outcome::kind k) {
 
 writer::writer(events::rocks_store& store, events::event_log& log, read_model& reads, const clock& time,
                ledger_context context, writer_options options)
-    : store_(store), log_(log), reads_(reads), clock_(time), context_(context), options_(options) {
+    : store_(store), log_(log), reads_(reads), clock_(time), context_(context), options_(options), tree_(store) {
     assert(context_.rules != nullptr && context_.institutions != nullptr);
 }
 
@@ -139,15 +140,23 @@ writer_metrics writer::metrics() const {
 }
 
 void writer::run() {
+    // The trees as the read models hold them; when they cannot be read, the
+    // first batch reads them again after catching up.
+    if (!load_audit()) needs_resync_ = true;
     std::vector<pending> batch;
     for (;;) {
         batch.clear();
         {
             std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) return;  // stopping, nothing left
+            if (options_.signing_key == nullptr) {
+                wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            } else {
+                // Checkpoints fall due by time too: look every second.
+                wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !queue_.empty(); });
+            }
+            if (queue_.empty() && stopping_) return;  // nothing left
             // Group commit: wait a little for more, unless the batch is full.
-            if (queue_.size() < options_.batch_commands_max && !stopping_) {
+            if (!queue_.empty() && queue_.size() < options_.batch_commands_max && !stopping_) {
                 wake_.wait_for(lock, options_.batch_wait,
                                [&] { return stopping_ || queue_.size() >= options_.batch_commands_max; });
             }
@@ -179,11 +188,31 @@ void writer::process(std::vector<pending>& batch) {
             return;
         }
         cache_.clear();
+        if (auto loaded = load_audit(); !loaded) {
+            std::vector<command_outcome> outcomes;
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                outcomes.push_back(unavailable(fmt::format("the read models cannot be read ({}); nothing was written",
+                                                           loaded.error().message())));
+            }
+            record_metrics(outcomes, batch, 0, 0);
+            for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
+            return;
+        }
         needs_resync_ = false;
     }
     // Instants stamped on events never go backwards, whatever the clock does.
     const instant now = std::max(clock_.now(), last_now_);
     last_now_ = now;
+
+    // The checkpoints due go first: each covers the tree as the batches
+    // before this one left it, and is the next leaf.
+    std::vector<event_record> checkpoint_events;
+    auto checkpoint_records = due_checkpoints(now, checkpoint_events);
+    if (!checkpoint_records) {
+        checkpoint_records = std::vector<events::log_record>();
+        checkpoint_events.clear();
+    }
+    if (batch.empty() && checkpoint_records.value().empty()) return;
 
     projection_batch rows(store_);
     std::map<stream_id, stream_work> touched;
@@ -193,9 +222,13 @@ void writer::process(std::vector<pending>& batch) {
     // For each command: the index of the earlier command in this batch whose
     // outcome it repeats, or npos.
     std::vector<std::size_t> repeats(batch.size(), std::string::npos);
-    std::vector<events::log_record> records;
-    // For each record: the command it belongs to.
-    std::vector<std::size_t> record_owner;
+    std::vector<events::log_record> records = std::move(checkpoint_records).value();
+    // For each record: the command it belongs to (npos: a checkpoint), and
+    // its event record (the index in the owner's events, or in
+    // checkpoint_events).
+    std::vector<std::size_t> record_owner(records.size(), std::string::npos);
+    std::vector<std::size_t> record_event(records.size());
+    for (std::size_t k = 0; k < records.size(); ++k) record_event[k] = k;
     bool store_failed = false;
     std::string store_failure;
 
@@ -382,8 +415,9 @@ void writer::process(std::vector<pending>& batch) {
                 acct = evolve(std::move(acct), e);
             }
             work->now.head = env.hash;
-            records.push_back({stream, type_id_of(e), std::move(bytes), std::move(fact)});
+            records.push_back({stream, type_id_of(e), std::move(bytes), std::move(fact), std::nullopt});
             record_owner.push_back(i);
+            record_event.push_back(o.events.size());
             o.events.push_back(std::move(rec));
         }
         o.version = version_of(work->now.state);
@@ -400,10 +434,21 @@ void writer::process(std::vector<pending>& batch) {
             store_failure = positions.error().message();
         } else {
             std::map<partition_id, log_offset> next_offsets;
-            for (std::size_t r = 0; r < records.size(); ++r) {
+            audit_tree tree = tree_;
+            for (std::size_t r = 0; r < records.size() && !store_failed; ++r) {
                 const log_position& p = positions.value()[r];
-                auto& o = outcomes[record_owner[r]];
-                o.positions.push_back(p);
+                const event_record* rec = nullptr;
+                if (record_owner[r] == std::string::npos) {
+                    rec = &checkpoint_events[record_event[r]];
+                    rows.on_ledger_event(*rec, records[r].value);
+                } else {
+                    auto& o = outcomes[record_owner[r]];
+                    o.positions.push_back(p);
+                    rec = &o.events[record_event[r]];
+                }
+                if (auto appended = tree.append(rows.batch(), p, *rec, records[r].value); !appended) {
+                    fail_store(appended.error());
+                }
                 auto& next = next_offsets[p.partition];
                 next = log_offset(std::max(next.value(), p.offset.value() + 1));
             }
@@ -438,13 +483,19 @@ void writer::process(std::vector<pending>& batch) {
             rows.finish();
             apply_us = std::chrono::duration<double, std::micro>(clock_type::now() - started).count();
             const auto commit_started = clock_type::now();
-            auto done = log_.commit(rows.batch());
+            auto done = store_failed ? result<void>(success()) : log_.commit(rows.batch());
             append_us = std::chrono::duration<double, std::micro>(clock_type::now() - commit_started).count();
             if (!done) {
                 store_failed = true;
                 store_failure = done.error().message();
-            } else {
+            } else if (!store_failed) {
                 committed = true;
+                tree_ = std::move(tree);
+                for (std::size_t r = 0; r < records.size(); ++r) {
+                    if (record_owner[r] != std::string::npos) continue;
+                    const auto& c = std::get<ledger_checkpointed>(checkpoint_events[record_event[r]].event);
+                    checkpoints_[c.partition] = {c.tree_size + 1, c.signed_at};
+                }
             }
         }
         if (!committed) log_.abort();
@@ -480,8 +531,61 @@ void writer::process(std::vector<pending>& batch) {
             if (outcomes[i].result_kind != command_outcome::kind::unavailable) outcomes[i].replayed = true;
         }
     }
+    if (batch.empty()) return;  // a checkpoint alone
     record_metrics(outcomes, batch, apply_us, append_us);
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
+}
+
+result<void> writer::load_audit() {
+    tree_ = audit_tree(store_);
+    checkpoints_.clear();
+    const audit_reads reads(store_);
+    for (std::int32_t p = 0; p < log_.partition_count(); ++p) {
+        if (!log_.owns(partition_id(p))) continue;
+        BOOST_OUTCOME_TRY(tree_.tree(partition_id(p)));
+        if (auto last = reads.latest_checkpoint(partition_id(p))) {
+            checkpoints_[p] = {last->leaf + 1, last->checkpoint.signed_at};
+        } else {
+            // Counted from the start: a ledger's first checkpoint comes one
+            // interval after it first ran, or at the size limit.
+            checkpoints_[p] = {0, std::max(clock_.now(), last_now_)};
+        }
+    }
+    return success();
+}
+
+result<std::vector<events::log_record>> writer::due_checkpoints(instant now, std::vector<event_record>& decoded) {
+    std::vector<events::log_record> out;
+    if (options_.signing_key == nullptr) return out;
+    for (const auto& [p, last] : checkpoints_) {
+        BOOST_OUTCOME_TRY(auto tree, tree_.tree(partition_id(p)));
+        const std::uint64_t since = tree.size() - std::min(tree.size(), last.leaves);
+        const bool due = since >= options_.checkpoint_events_max ||
+                         (since > 0 && now.unix_us() - last.at.unix_us() >= options_.checkpoint_interval.count());
+        if (!due) continue;
+        BOOST_OUTCOME_TRY(auto signed_checkpoint, events::sign_checkpoint(p, tree, now, *options_.signing_key));
+        const stream_id stream = ledger_stream(p);
+        const auto head = reads_.head_of(stream);
+        event_record rec;
+        envelope& env = rec.envelope;
+        env.stream_id = stream;
+        env.version = stream_version((head ? head->version.value() : 0) + 1);
+        env.event_id = event_id(fmt::format("{}/{}", stream.value(), env.version.value()));
+        env.occurred_at = now;
+        env.actor = actor{account_id("ledger"), role::system, std::nullopt};
+        env.command_id = command_id(fmt::format("checkpoint:p{}:{}", p, tree.size()));
+        env.correlation_id = correlation_id(env.command_id.value());
+        env.causation_id = causation_id(env.command_id.value());
+        env.rule_set = context_.rules->id;
+        env.calendar_version = context_.rules->calendar->version();
+        env.config_hash = context_.config_hash;
+        if (head) env.prev_hash = head->hash;
+        rec.event = std::move(signed_checkpoint);
+        env.hash = events::compute_hash(env, rec.event);
+        out.push_back({stream, type_id_of(rec.event), events::encode(rec), std::nullopt, partition_id(p)});
+        decoded.push_back(std::move(rec));
+    }
+    return out;
 }
 
 void writer::record_metrics(const std::vector<command_outcome>& outcomes, const std::vector<pending>& batch,

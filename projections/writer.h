@@ -44,6 +44,8 @@
 #include "engine/state.h"
 #include "events/event_log.h"
 #include "events/rocks_store.h"
+#include "events/signing.h"
+#include "projections/audit.h"
 #include "projections/clock.h"
 #include "projections/projector.h"
 #include "projections/read_model.h"
@@ -68,6 +70,13 @@ struct writer_options {
     // written by this instance (event_log::fatal: fenced by a newer writer);
     // from then on every command is answered UNAVAILABLE.
     std::function<void(std::string)> on_fatal;
+    // Signed checkpoints of each owned partition's Merkle tree (audit.h):
+    // one is appended when `checkpoint_events_max` records have been appended
+    // since the last, or `checkpoint_interval` has passed on the ledger's
+    // clock with any record appended since. Without a key, none.
+    const events::signing_key* signing_key = nullptr;
+    std::uint64_t checkpoint_events_max = 10'000;
+    std::chrono::microseconds checkpoint_interval = std::chrono::seconds(60);
 };
 
 struct command_outcome {
@@ -147,6 +156,11 @@ private:
 
     void run();
     void process(std::vector<pending>& batch);
+    // The checkpoint records due now, for the partitions whose tree (as
+    // tree_ holds it) has grown past the last checkpoint by the limits.
+    // `decoded` receives their event records, in the same order.
+    [[nodiscard]] result<std::vector<events::log_record>> due_checkpoints(instant now,
+                                                                          std::vector<event_record>& decoded);
     void record_metrics(const std::vector<command_outcome>& outcomes, const std::vector<pending>& batch,
                         double apply_us, double append_us);
 
@@ -172,6 +186,17 @@ private:
     instant last_now_;
     struct cached;
     std::unordered_map<stream_id, std::shared_ptr<cached>> cache_;
+    // The partitions' Merkle trees as committed, and each partition's last
+    // checkpoint (tree size and instant; none before the first).
+    audit_tree tree_;
+    struct last_checkpoint {
+        // The tree's size just after the checkpoint's own leaf; 0 for none.
+        std::uint64_t leaves = 0;
+        instant at;
+    };
+    std::map<std::int32_t, last_checkpoint> checkpoints_;
+    // Reads tree_ and checkpoints_ back from the store (start, resync).
+    [[nodiscard]] result<void> load_audit();
 
     mutable std::mutex metrics_mutex_;
     writer_metrics metrics_;

@@ -87,8 +87,8 @@ std::optional<calendar_date> date_param(const request_context& ctx, std::string_
 }  // namespace
 
 api::api(projections::ledger& ledger, projections::scheduler& scheduler, const config& cfg,
-         projections::manual_clock* manual)
-    : ledger_(ledger), scheduler_(scheduler), config_(cfg), manual_(manual) {
+         projections::manual_clock* manual, const events::verify_key* public_key)
+    : ledger_(ledger), scheduler_(scheduler), config_(cfg), manual_(manual), public_key_(public_key) {
     build_routes();
 }
 
@@ -119,6 +119,11 @@ void api::build_routes() {
         {v::get, {"v1", "public", "codes", "{code}"}, access::anyone, bind(&api::get_code)},
         {v::get, {"v1", "stats"}, access::authenticated, bind(&api::get_stats)},
         {v::get, {"v1", "events"}, access::authenticated, bind(&api::get_events)},
+        {v::get, {"v1", "audit", "key"}, access::authenticated, bind(&api::get_audit_key)},
+        {v::get, {"v1", "audit", "checkpoints"}, access::authenticated, bind(&api::get_checkpoints)},
+        {v::get, {"v1", "audit", "checkpoints", "latest"}, access::authenticated, bind(&api::get_latest_checkpoint)},
+        {v::get, {"v1", "audit", "proofs", "inclusion"}, access::authenticated, bind(&api::get_inclusion_proof)},
+        {v::get, {"v1", "audit", "proofs", "consistency"}, access::authenticated, bind(&api::get_consistency_proof)},
         {v::get, {"healthz"}, access::anyone, bind(&api::get_health)},
         {v::get, {"metrics"}, access::loopback, bind(&api::get_metrics)},
     };

@@ -21,6 +21,8 @@
 #include "cmd/server/config.h"
 #include "cmd/server/http_server.h"
 #include "cmd/server/request.h"
+#include "events/signing.h"
+#include "projections/audit.h"
 #include "projections/clock.h"
 #include "projections/ledger.h"
 #include "projections/scheduler.h"
@@ -45,8 +47,10 @@ class api {
 public:
     // `manual` is the manual clock when the server runs with one (the admin
     // clock route exists only then), else nullptr.
+    // `public_key` is the key that signs the ledger's checkpoints, or nullptr
+    // when it signs none.
     api(projections::ledger& ledger, projections::scheduler& scheduler, const config& cfg,
-        projections::manual_clock* manual);
+        projections::manual_clock* manual, const events::verify_key* public_key = nullptr);
     ~api();
 
     void handle(http_request&& request, const boost::asio::ip::tcp::endpoint& remote, reply_fn reply);
@@ -82,11 +86,21 @@ private:
     void get_health(request_context& ctx, reply_fn reply);
     void get_metrics(request_context& ctx, reply_fn reply);
     void post_clock(request_context& ctx, reply_fn reply);
+    // Audit (audit_routes.cc).
+    void get_audit_key(request_context& ctx, reply_fn reply);
+    void get_checkpoints(request_context& ctx, reply_fn reply);
+    void get_latest_checkpoint(request_context& ctx, reply_fn reply);
+    void get_inclusion_proof(request_context& ctx, reply_fn reply);
+    void get_consistency_proof(request_context& ctx, reply_fn reply);
+    result<partition_id, rejection> partition_param(const request_context& ctx) const;
+    result<projections::checkpoint_entry, rejection> checkpoint_param(const request_context& ctx, std::string_view name,
+                                                                      partition_id partition) const;
 
     projections::ledger& ledger_;
     projections::scheduler& scheduler_;
     const config& config_;
     projections::manual_clock* manual_;
+    const events::verify_key* public_key_;
     std::vector<route> routes_;
     http_counters counters_;
     // Runs what waits on the scheduler, away from the HTTP threads.

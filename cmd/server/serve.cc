@@ -14,6 +14,7 @@
 #include "cmd/server/api.h"
 #include "cmd/server/config.h"
 #include "engine/rules/rule_set.h"
+#include "events/signing.h"
 #include "projections/ledger.h"
 #include "projections/scheduler.h"
 
@@ -38,6 +39,10 @@ std::vector<cli::flag_spec> serve_flags() {
         {"header-timeout-s", true, "seconds a client has to send a request head (default 10)"},
         {"idle-timeout-s", true, "seconds an idle kept-alive connection stays open (default 60)"},
         {"connections-max", true, "open connections at most (default 1024)"},
+        {"signing-key", true, "the Ed25519 private key (regledger keygen) that signs the log's checkpoints"},
+        {"checkpoint-events", true, "with --signing-key: a checkpoint after this many records (default 10000)"},
+        {"checkpoint-interval-s", true,
+         "with --signing-key: a checkpoint after this many seconds with any record since (default 60)"},
     };
 }
 
@@ -126,6 +131,18 @@ std::variant<serve_options, std::string> serve_options_from(const cli::args& a) 
         if (*n == 0) return std::string("--connections-max takes a positive number");
         o.limits.connections_max = *n;
     }
+    if (const auto key = a.get("signing-key")) o.signing_key = *key;
+    if (const auto n = positive(a.get("checkpoint-events"))) {
+        if (*n == 0) return std::string("--checkpoint-events takes a positive number");
+        o.checkpoint_events = *n;
+    }
+    if (const auto n = positive(a.get("checkpoint-interval-s"))) {
+        if (*n == 0) return std::string("--checkpoint-interval-s takes a positive number");
+        o.checkpoint_interval = std::chrono::seconds(*n);
+    }
+    if (!o.signing_key && (a.has("checkpoint-events") || a.has("checkpoint-interval-s"))) {
+        return std::string("--checkpoint-events and --checkpoint-interval-s go with --signing-key");
+    }
     return o;
 }
 
@@ -168,8 +185,24 @@ int serve(const serve_options& options) {
         time = std::make_unique<projections::system_clock>();
     }
 
+    std::optional<events::signing_key> key;
+    if (options.signing_key) {
+        auto loaded = events::signing_key::load(*options.signing_key);
+        if (!loaded) {
+            fmt::print(stderr, "regledgerd: --signing-key {}: {}\n", options.signing_key->string(),
+                       loaded.error().message());
+            return cli::exit_usage;
+        }
+        key.emplace(std::move(loaded).value());
+    }
+
     projections::ledger_options lo;
     lo.data_dir = options.data_dir;
+    if (key) {
+        lo.writer.signing_key = &*key;
+        lo.writer.checkpoint_events_max = options.checkpoint_events;
+        lo.writer.checkpoint_interval = options.checkpoint_interval;
+    }
     asio::io_context io;
     // Fenced by a newer writer: stop serving, as after a signal.
     std::atomic<bool> fenced{false};
@@ -192,7 +225,7 @@ int serve(const serve_options& options) {
     projections::scheduler scheduler(ledger.writes(), ledger.reads(), *time);
     if (!manual) scheduler.start();
 
-    api app(ledger, scheduler, cfg.value(), manual);
+    api app(ledger, scheduler, cfg.value(), manual, key ? &key->public_key() : nullptr);
     http_server server(
         io, {address, static_cast<unsigned short>(port)}, options.limits,
         [&app](http_request&& req, const asio::ip::tcp::endpoint& remote, reply_fn reply) {
@@ -212,6 +245,12 @@ int serve(const serve_options& options) {
                                                : fmt::format("embedded log in {}", options.data_dir.string());
     fmt::print("regledgerd: listening on {}:{} — {}, {} clock{}\n", bound.address().to_string(), bound.port(),
                log_name, manual ? "manual" : "system", manual ? " at " + manual->now().to_string() : std::string());
+    if (key) {
+        fmt::print("regledgerd: checkpoints signed with key {} every {} records or {} s\n", key->id(),
+                   options.checkpoint_events, options.checkpoint_interval.count());
+    } else {
+        fmt::print("regledgerd: no --signing-key: the log's Merkle tree is kept, but no checkpoint is signed\n");
+    }
     std::fflush(stdout);
 
     asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -24,6 +24,11 @@ struct serve_options {
     std::optional<events::kafka_options> kafka;
     unsigned http_threads = 2;
     http_limits limits;
+    // The Ed25519 private key (regledger keygen) that signs the checkpoints
+    // of the log's Merkle tree; none: no checkpoints.
+    std::optional<std::filesystem::path> signing_key;
+    std::uint64_t checkpoint_events = 10'000;
+    std::chrono::seconds checkpoint_interval{60};
 };
 
 // The flags regledgerd and `regledger serve` take.

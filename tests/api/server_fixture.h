@@ -50,6 +50,7 @@
 #include "cmd/server/http_server.h"
 #include "engine/rules/rule_set.h"
 #include "engine/time.h"
+#include "events/signing.h"
 #include "projections/clock.h"
 #include "projections/ledger.h"
 #include "projections/scheduler.h"
@@ -423,6 +424,9 @@ struct server_options {
     std::string start = "2026-03-02T09:00:00+08:00";  // a Monday
     std::string listen_address = "127.0.0.1";
     unsigned io_threads = 2;
+    // Signed checkpoints every this many records (a fresh key in the scratch
+    // directory); none by default.
+    std::optional<std::uint64_t> checkpoint_events;
 };
 
 // regledgerd's parts, wired as serve() wires them, on a data directory that
@@ -451,6 +455,17 @@ public:
         REQUIRE_FALSE(running_);
         projections::ledger_options lo;
         lo.data_dir = data_dir();
+        if (options_.checkpoint_events) {
+            if (!signing_key_) {
+                const auto key_file = dir_.path() / "ledger.key";
+                REQUIRE(events::signing_key::generate(key_file, dir_.path() / "ledger.pub").has_value());
+                auto loaded = events::signing_key::load(key_file);
+                REQUIRE(loaded.has_value());
+                signing_key_.emplace(std::move(loaded).value());
+            }
+            lo.writer.signing_key = &*signing_key_;
+            lo.writer.checkpoint_events_max = *options_.checkpoint_events;
+        }
         projections::ledger_context context{&rules::rule_set::ln_2025(), &config_->institutions(), config_->hash()};
         auto opened = kafka_ ? projections::ledger::open_kafka(lo, *kafka_, time(), context)
                              : projections::ledger::open_embedded(lo, time(), context);
@@ -458,7 +473,8 @@ public:
         ledger_ = std::move(opened).value();
         scheduler_ = std::make_unique<projections::scheduler>(ledger_->writes(), ledger_->reads(), time());
         if (!manual_) scheduler_->start();
-        api_ = std::make_unique<server::api>(*ledger_, *scheduler_, *config_, manual_.get());
+        api_ = std::make_unique<server::api>(*ledger_, *scheduler_, *config_, manual_.get(),
+                                             signing_key_ ? &signing_key_->public_key() : nullptr);
         io_ = std::make_unique<asio::io_context>();
         const tcp::endpoint listen(asio::ip::make_address(options_.listen_address), port_);
         http_ = std::make_unique<server::http_server>(
@@ -503,6 +519,8 @@ public:
     std::filesystem::path data_dir() const { return dir_.path() / "data"; }
     const server::config& config() const { return *config_; }
     projections::ledger& ledger() { return *ledger_; }
+    // The key that signs checkpoints (options.checkpoint_events).
+    const events::signing_key& signing_key() const { return *signing_key_; }
     projections::manual_clock& clock() {
         REQUIRE(manual_ != nullptr);
         return *manual_;
@@ -618,6 +636,7 @@ private:
     std::unique_ptr<server::config> config_;
     // The Kafka log of this fixture (on_kafka()), the same topic across restarts.
     std::optional<events::kafka_options> kafka_;
+    std::optional<events::signing_key> signing_key_;
     std::unique_ptr<projections::manual_clock> manual_;
     std::unique_ptr<projections::system_clock> system_;
     std::unique_ptr<projections::ledger> ledger_;

@@ -113,6 +113,8 @@ std::vector<event> full_payloads() {
                              "经查，该登记主体篡改登记材料，依规撤销其登记。"},
         revocation_filed{institution_id("inst-210100"), institution_id("inst-210000")},
         revocation_annulled{institution_id("inst-210000"), "撤销依据不足，予以纠正。", registration_status::deregistered},
+        ledger_checkpointed{0, 1024, digest(sha256::of("root of 1024 leaves")), *instant::parse("2026-12-01T17:30:00+08:00"), "9f86d081884c7d65",
+                            std::string(128, 'a')},
     };
 }
 

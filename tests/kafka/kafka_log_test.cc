@@ -23,7 +23,7 @@ events::log_record record_for(const std::string& stream, int n) {
     rec.envelope.occurred_at = at("2026-03-02T09:00:00+08:00");
     rec.event = account_verified{account_id(stream.substr(5)), institution_id("LN-SY")};
     rec.envelope.hash = events::compute_hash(rec.envelope, rec.event);
-    return {stream_id(stream), type_id_of(rec.event), events::encode(rec), std::nullopt};
+    return {stream_id(stream), type_id_of(rec.event), events::encode(rec), std::nullopt, std::nullopt};
 }
 
 std::vector<events::stored_record> read_all(const events::event_log& log, partition_id p) {
