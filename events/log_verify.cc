@@ -4,9 +4,44 @@
 
 #include "engine/sha256.h"
 #include "events/canonical.h"
+#include "events/checkpoint.h"
 #include "events/codec.h"
+#include "events/merkle.h"
 
 namespace regledger::events {
+
+namespace {
+
+// What is wrong with checkpoint `c`, found after the records `tree` holds.
+std::optional<std::string> check_checkpoint(const ledger_checkpointed& c, partition_id partition,
+                                            const merkle::frontier& tree, const verify_options& options) {
+    if (c.partition != partition.value()) {
+        return fmt::format("a checkpoint of partition {} stands in partition {}", c.partition, partition.value());
+    }
+    if (c.tree_size != tree.size()) {
+        return fmt::format("the checkpoint states tree size {}, but {} records precede it (records dropped, added "
+                           "or moved, or the checkpoint itself)",
+                           c.tree_size, tree.size());
+    }
+    if (c.root_hash.value() != tree.root()) {
+        return fmt::format("the checkpoint of tree size {} states root {}, but the records before it hash to {} "
+                           "(a record before it was changed, or two were swapped)",
+                           c.tree_size, to_hex(c.root_hash.value()), to_hex(tree.root()));
+    }
+    if (options.public_key != nullptr) {
+        if (c.key_id != options.public_key->id()) {
+            return fmt::format("the checkpoint of tree size {} is signed by key {}, not by the ledger's key {}",
+                               c.tree_size, c.key_id, options.public_key->id());
+        }
+        if (!checkpoint_signed_by(c, *options.public_key)) {
+            return fmt::format("the signature of the checkpoint of tree size {} does not verify with key {}",
+                               c.tree_size, c.key_id);
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
 
 result<log_summary, log_problem> verify_log(const event_log& log, const verify_options& options) {
     log_summary summary;
@@ -22,6 +57,7 @@ result<log_summary, log_problem> verify_log(const event_log& log, const verify_o
         auto end = log.end(partition);
         if (!end) return log_problem{{partition, log_offset(0)}, "the log cannot be read: " + end.error().message()};
         std::int64_t next = 0;
+        merkle::frontier tree;
         while (next < end.value().value()) {
             auto records = log.read({partition, log_offset(next)}, options.read_batch_records);
             if (!records) {
@@ -64,6 +100,12 @@ result<log_summary, log_problem> verify_log(const event_log& log, const verify_o
                                                        env.stream_id.value(), env.version.value(),
                                                        to_hex(env.prev_hash.value()), to_hex(head.value()))};
                 }
+                if (const auto* c = std::get_if<ledger_checkpointed>(&rec.value().event)) {
+                    if (auto bad = check_checkpoint(*c, partition, tree, options)) return log_problem{at, *bad};
+                    ++summary.checkpoints;
+                    if (options.public_key != nullptr) ++summary.signatures_checked;
+                }
+                tree.append(merkle::leaf_hash(r.value));
                 version = env.version;
                 head = env.hash;
                 ++summary.records;
@@ -72,6 +114,7 @@ result<log_summary, log_problem> verify_log(const event_log& log, const verify_o
             }
             if (options.progress) options.progress(summary.records, total);
         }
+        if (tree.size() > 0) summary.trees[p] = {tree.size(), digest(tree.root())};
     }
     summary.streams = summary.heads.size();
     return summary;

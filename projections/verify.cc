@@ -53,6 +53,7 @@ result<verify_report, verify_problem> verify_store(const verify_store_options& o
 
     verify_report report;
     events::verify_options log_options;
+    log_options.public_key = options.public_key;
     log_options.progress = [&](std::uint64_t done, std::uint64_t total) {
         if (options.progress) options.progress("log", done, total);
     };
@@ -66,6 +67,8 @@ result<verify_report, verify_problem> verify_store(const verify_store_options& o
     report.records = summary.value().records;
     report.streams = summary.value().streams;
     report.bytes = summary.value().bytes;
+    report.checkpoints = summary.value().checkpoints;
+    report.signatures_checked = summary.value().signatures_checked;
 
     const fs::path scratch = options.scratch_dir.value_or(fs::path(options.data_dir.string() + ".verify"));
     std::error_code ec;

@@ -1,6 +1,6 @@
 // verify_store: what `regledger verify --data-dir DIR` checks (ARCHITECTURE.md
 // "Audit"): the whole log (every record decodes, every hash and chain link,
-// no record missing), then every read model re-derived from the log into a
+// no record missing, every checkpoint's Merkle root and signature), then every read model re-derived from the log into a
 // scratch store and compared, row by row, with the live one. The first
 // problem is reported exactly: a log position, or a column family and key.
 //
@@ -16,6 +16,7 @@
 #include "engine/ids.h"
 #include "engine/result.h"
 #include "events/kafka_log.h"
+#include "events/signing.h"
 
 namespace regledger::projections {
 
@@ -27,6 +28,9 @@ struct verify_store_options {
     std::optional<std::filesystem::path> scratch_dir;
     // phase ("log", "replay", "compare"), done, total.
     std::function<void(std::string_view phase, std::uint64_t done, std::uint64_t total)> progress;
+    // The ledger's public key: every checkpoint's signature is checked with
+    // it. Without it the checkpoints' roots are still checked.
+    const events::verify_key* public_key = nullptr;
 };
 
 struct verify_report {
@@ -34,6 +38,8 @@ struct verify_report {
     std::uint64_t streams = 0;
     std::uint64_t bytes = 0;
     std::uint64_t rows_compared = 0;
+    std::uint64_t checkpoints = 0;
+    std::uint64_t signatures_checked = 0;
     double seconds = 0;
 };
 

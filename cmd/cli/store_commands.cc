@@ -57,6 +57,16 @@ int run_verify(const args& a) {
     projections::verify_store_options options;
     options.data_dir = *dir;
     options.kafka = kafka_source(a);
+    std::optional<events::verify_key> key;
+    if (const auto file = a.get("public-key")) {
+        auto loaded = events::verify_key::load(*file);
+        if (!loaded) {
+            fmt::print(stderr, "regledger verify: --public-key {}: {}\n", *file, loaded.error().message());
+            return exit_usage;
+        }
+        key.emplace(std::move(loaded).value());
+        options.public_key = &*key;
+    }
     std::string phase;
     std::unique_ptr<progress> bar;
     options.progress = [&](std::string_view p, std::uint64_t done, std::uint64_t total) {
@@ -77,9 +87,13 @@ int run_verify(const args& a) {
         return exit_rejected;
     }
     const auto& r = report.value();
+    const std::string signatures =
+        key ? fmt::format("{} signed by key {}", r.signatures_checked, key->id())
+            : std::string("signatures not checked (pass --public-key)");
     fmt::print("ok: {} events in {} streams ({} bytes): every record decodes, every hash and chain link holds; "
+               "{} checkpoints match the Merkle tree of the records before them, {}; "
                "{} read-model rows equal the ones the log implies; {:.2f} s\n",
-               r.records, r.streams, r.bytes, r.rows_compared, r.seconds);
+               r.records, r.streams, r.bytes, r.checkpoints, signatures, r.rows_compared, r.seconds);
     return exit_ok;
 }
 
@@ -89,13 +103,16 @@ void add_store_subcommands(std::vector<subcommand>& out) {
     const flag_spec data_dir{"data-dir", true, "the data directory (required)"};
     const flag_spec brokers{"brokers", true, "the log is this Kafka cluster's topic (HOST:PORT[,...]), read only"};
     const flag_spec topic{"topic", true, "with --brokers: the events topic (default regledger.events)"};
+    const flag_spec public_key{"public-key", true,
+                               "the ledger's public key (regledger keygen's .pub): check every checkpoint's signature"};
     out.push_back({"rebuild", "regledger rebuild --data-dir DIR [--brokers HOST:PORT]",
                    "re-derive every read model from the log into a fresh store and swap it in (server stopped)",
                    {data_dir, brokers, topic},
                    run_rebuild});
-    out.push_back({"verify", "regledger verify --data-dir DIR [--brokers HOST:PORT]",
-                   "check every record, hash and chain link, and compare the read models with the log",
-                   {data_dir, brokers, topic},
+    out.push_back({"verify", "regledger verify --data-dir DIR [--brokers HOST:PORT] [--public-key FILE]",
+                   "check every record, hash, chain link and signed checkpoint, and compare the read models with "
+                   "the log",
+                   {data_dir, brokers, topic, public_key},
                    run_verify});
 }
 
