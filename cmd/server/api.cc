@@ -124,6 +124,7 @@ void api::build_routes() {
         {v::get, {"v1", "audit", "checkpoints", "latest"}, access::authenticated, bind(&api::get_latest_checkpoint)},
         {v::get, {"v1", "audit", "proofs", "inclusion"}, access::authenticated, bind(&api::get_inclusion_proof)},
         {v::get, {"v1", "audit", "proofs", "consistency"}, access::authenticated, bind(&api::get_consistency_proof)},
+        {v::get, {"v1", "audit", "proofs", "as_of"}, access::authenticated, bind(&api::get_as_of_proof)},
         {v::get, {"healthz"}, access::anyone, bind(&api::get_health)},
         {v::get, {"metrics"}, access::loopback, bind(&api::get_metrics)},
     };

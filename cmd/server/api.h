@@ -92,6 +92,7 @@ private:
     void get_latest_checkpoint(request_context& ctx, reply_fn reply);
     void get_inclusion_proof(request_context& ctx, reply_fn reply);
     void get_consistency_proof(request_context& ctx, reply_fn reply);
+    void get_as_of_proof(request_context& ctx, reply_fn reply);
     result<partition_id, rejection> partition_param(const request_context& ctx) const;
     result<projections::checkpoint_entry, rejection> checkpoint_param(const request_context& ctx, std::string_view name,
                                                                       partition_id partition) const;

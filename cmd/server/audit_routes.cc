@@ -228,4 +228,86 @@ void api::get_consistency_proof(request_context& ctx, reply_fn reply) {
     reply(json_response(http::status::ok, body, version));
 }
 
+// An as-of answer an auditor can check: the registration as it stood at
+// `as_of`, every event folded into it with its inclusion proof in a
+// checkpoint, and the stream's next event (the first that occurred after
+// `as_of`) with its proof, which shows where the fold stopped. Folding the
+// proven records (versions 1..k, chained by prev_hash) gives the document.
+void api::get_as_of_proof(request_context& ctx, reply_fn reply) {
+    const unsigned version = ctx.http->version();
+    if (ctx.caller->role != role::auditor) {
+        return reply(error_response(reject(errc::forbidden, "the audit routes are for auditors"), version));
+    }
+    const auto reg = ctx.q("registration");
+    if (!reg || reg->empty()) {
+        return reply(error_response(malformed("registration is required", "/registration"), version));
+    }
+    const auto as_of_text = ctx.q("as_of");
+    const auto as_of = as_of_text ? instant::parse(*as_of_text) : std::nullopt;
+    if (!as_of) return reply(error_response(malformed("as_of is an RFC 3339 instant", "/as_of"), version));
+    const registration_id id{std::string(*reg)};
+    const stream_id stream = registration_stream(id);
+    auto history = ledger_.reads().history(stream);
+    if (!history) return reply(error_response(reject(errc::unavailable, history.error().message()), version));
+    if (history.value().empty()) {
+        return reply(error_response(reject(errc::not_found, fmt::format("no registration {}", id.value())), version));
+    }
+    auto then = ledger_.reads().registration_as_of(id, *as_of);
+    if (!then) return reply(error_response(reject(errc::unavailable, then.error().message()), version));
+    if (!then.value()) {
+        return reply(error_response(
+            reject(errc::not_found, fmt::format("registration {} did not exist at {}", id.value(), as_of->to_string())),
+            version));
+    }
+    const projections::audit_reads audit(ledger_.store());
+    const auto first_leaf = audit.leaf_of(stream, stream_version(1));
+    if (!first_leaf) return reply(error_response(reject(errc::unavailable, "the stream's leaves cannot be read"), version));
+    auto checkpoint = checkpoint_param(ctx, "tree_size", first_leaf->partition);
+    if (!checkpoint) return reply(error_response(checkpoint.error(), version));
+    const std::uint64_t size = checkpoint.value().checkpoint.tree_size;
+
+    // One event's proof, or a rejection when the checkpoint does not cover it.
+    auto proven = [&](const event_record& rec) -> result<object, rejection> {
+        const auto leaf = audit.leaf_of(stream, rec.envelope.version);
+        const auto bytes = ledger_.reads().stored_event(stream, rec.envelope.version);
+        if (!leaf || !bytes) return reject(errc::unavailable, "an event's leaf cannot be read");
+        if (leaf->leaf >= size) {
+            return reject(errc::invalid_state,
+                          fmt::format("version {} of {} is leaf {}, after the checkpoint of tree size {}: ask again "
+                                      "after the next checkpoint",
+                                      rec.envelope.version.value(), stream.value(), leaf->leaf, size));
+        }
+        auto path = events::merkle::inclusion_proof(leaf->leaf, size, audit.nodes(leaf->partition));
+        if (!path) return reject(errc::unavailable, path.error().message());
+        object o;
+        o["version"] = rec.envelope.version.value();
+        o["occurred_at"] = rec.envelope.occurred_at.to_string();
+        o["leaf_index"] = leaf->leaf;
+        o["record_hex"] = events::hex_of(*bytes);
+        o["audit_path"] = hashes_json(path.value());
+        return o;
+    };
+    array folded;
+    object body;
+    body["next_event"] = nullptr;
+    for (const auto& rec : history.value()) {
+        auto p = proven(rec);
+        if (rec.envelope.occurred_at > *as_of) {
+            // The first event after the instant: it bounds the fold. One the
+            // checkpoint does not cover yet is left out (null).
+            if (p) body["next_event"] = std::move(p).value();
+            break;
+        }
+        if (!p) return reply(error_response(p.error(), version));
+        folded.push_back(std::move(p).value());
+    }
+    body["registration_id"] = id.value();
+    body["stream"] = stream.value();
+    body["as_of"] = as_of->to_string();
+    body["document"] = then.value()->document;
+    body["events"] = std::move(folded);
+    body["checkpoint"] = checkpoint_json(checkpoint.value());
+    reply(json_response(http::status::ok, body, version));
+}
+
 }  // namespace regledger::server

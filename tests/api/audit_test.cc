@@ -306,6 +306,65 @@ TEST_CASE("Audit: checkpoints are signed roots of the whole log, and every proof
     }
 }
 
+TEST_CASE("Audit: an as-of answer comes with the proof of every event folded into it, and of the next one") {
+    server_fixture f({.checkpoint_events = 3});
+    f.seed_accounts();
+    const std::string publicity_end = f.to_publicity("reg-h", "app-h");
+    const std::string before_end = "2026-03-05T12:00:00+08:00";
+    f.advance(before_end);
+    f.advance(deadline_passed(publicity_end));  // publicity ends, the code is issued
+    f.advance("2026-06-01T09:00:00+08:00");
+    // Everything covered by a checkpoint: the clock moved past the interval,
+    // and the idle writer looks every second.
+    const auto covered = [&] {
+        const auto latest = f.get("/v1/audit/checkpoints/latest", tokens::auditor);
+        if (latest.status != 200) return false;
+        // The checkpoint is the last record (on Kafka, a commit marker follows it).
+        const auto end = f.get("/healthz").obj().at("log_end").to_number<std::int64_t>();
+        return latest.obj().at("position").at("offset").to_number<std::int64_t>() + offsets_of(1, 1) == end;
+    };
+    for (int i = 0; i < 50 && !covered(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(covered());
+    const auto r =
+        f.get("/v1/audit/proofs/as_of?registration=reg-h&as_of=2026-03-05T12:00:00%2B08:00", tokens::auditor);
+    REQUIRE_MESSAGE(r.status == 200, describe(r));
+    const auto body = r.obj();
+    const auto& checkpoint = body.at("checkpoint").as_object();
+    const auto size = checkpoint.at("tree_size").to_number<std::uint64_t>();
+    const auto root = hash_of_hex(checkpoint.at("root_hash").as_string());
+    const auto key = f.get("/v1/audit/key", tokens::auditor).obj();
+    CHECK(signature_holds(key.at("public_key_pem").as_string(), checkpoint));
+
+    auto proves = [&](const object& e) {
+        const auto record = unhex(e.at("record_hex").as_string());
+        return inclusion_holds(e.at("leaf_index").to_number<std::uint64_t>(), size, leaf(record),
+                               hashes(e.at("audit_path")), root);
+    };
+    const auto& events = body.at("events").as_array();
+    REQUIRE(events.size() == 4);  // submitted, accepted, review passed, publicity started
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        CAPTURE(i);
+        CHECK(events[i].at("version").to_number<std::uint64_t>() == i + 1);
+        CHECK(proves(events[i].as_object()));
+    }
+    CHECK(body.at("document").at("version").to_number<std::uint64_t>() == events.size());
+    CHECK(body.at("document").at("status").as_string() == "pending");
+    // The next event occurred after the instant, and is in the log too.
+    REQUIRE(body.at("next_event").is_object());
+    const auto& next = body.at("next_event").as_object();
+    CHECK(next.at("version").to_number<std::uint64_t>() == events.size() + 1);
+    CHECK(*regledger::instant::parse(next.at("occurred_at").as_string()) >
+          *regledger::instant::parse(before_end));
+    CHECK(proves(next));
+
+    check_error(f.get("/v1/audit/proofs/as_of?registration=reg-h&as_of=yesterday", tokens::auditor), 400, "MALFORMED",
+                "/as_of");
+    check_error(f.get("/v1/audit/proofs/as_of?registration=reg-h&as_of=2020-01-01T00:00:00%2B08:00", tokens::auditor),
+                404, "NOT_FOUND");
+    check_error(f.get("/v1/audit/proofs/as_of?registration=reg-h&as_of=2026-03-05T12:00:00%2B08:00", tokens::clerk_sy),
+                403, "FORBIDDEN");
+}
+
 TEST_CASE("Audit: the routes answer auditors only, and say what is wrong with a request") {
     server_fixture f({.checkpoint_events = 5});
     f.seed_accounts();
