@@ -60,6 +60,7 @@
 #include "projections/ledger.h"
 #include "projections/rebuild.h"
 #include "projections/scheduler.h"
+#include "projections/verify.h"
 
 extern char** environ;
 
@@ -758,9 +759,25 @@ void phase_kafka(const options& o, results_file& results) {
 
 // Feeds `w` into a fresh ledger in `dir` without syncing, tick by tick, until
 // at least `events_max` events were appended or the workload ends.
-feed_report fill(bench::workload& w, const fs::path& dir, std::uint64_t events_max, std::string_view what) {
+// The key the filled ledgers sign their checkpoints with (work dir/keys).
+events::signing_key bench_signing_key(const options& o) {
+    const fs::path dir = o.work_dir / "keys";
+    if (!fs::exists(dir / "ledger.key")) {
+        fs::create_directories(dir);
+        if (!events::signing_key::generate(dir / "ledger.key", dir / "ledger.pub")) std::exit(1);
+    }
+    auto key = events::signing_key::load(dir / "ledger.key");
+    if (!key) {
+        fmt::print(stderr, "cannot load {}: {}\n", (dir / "ledger.key").string(), key.error().message());
+        std::exit(1);
+    }
+    return std::move(key).value();
+}
+
+feed_report fill(bench::workload& w, const fs::path& dir, std::uint64_t events_max, std::string_view what,
+                 projections::writer_options writer = {}) {
     projections::manual_clock clock(w.start());
-    auto l = open_ledger(dir, clock, /*sync=*/false);
+    auto l = open_ledger(dir, clock, /*sync=*/false, writer);
     feed_report r;
     {
         feeder f(l->writes(), clock, 1);
@@ -802,7 +819,15 @@ void phase_fill_log(const options& o, results_file& results) {
     wo.registrations = static_cast<std::size_t>(std::ceil(static_cast<double>(o.events) / per_registration * 1.1)) + 10;
     fmt::print("  {} registrations ({:.1f} events each)\n", grouped(std::uint64_t{wo.registrations}), per_registration);
     bench::workload w(wo);
-    const auto r = fill(w, o.work_dir / "rebuild", o.events, "the log");
+    // Signed checkpoints at the server's default spacing, so that verifying
+    // checks roots and signatures as it would on a real ledger.
+    const auto key = bench_signing_key(o);
+    projections::writer_options writer;
+    writer.signing_key = &key;
+    writer.checkpoint_events_max = 10'000;
+    // The workload's clock runs through years of virtual time: by count only.
+    writer.checkpoint_interval = std::chrono::hours(24 * 365 * 100);
+    const auto r = fill(w, o.work_dir / "rebuild", o.events, "the log", writer);
     results.put("rebuild.log_events", r.events);
 }
 
@@ -867,17 +892,46 @@ void phase_rebuild(const options& o, results_file& results) {
                    mib(bytes), s, grouped(static_cast<double>(records) / s));
         results.put("rebuild.scan_per_s", static_cast<double>(records) / s);
     }
+    const auto key = bench_signing_key(o);
     {
         const auto t0 = steady::now();
-        auto verified = events::verify_log(*log.value(), {});
+        events::verify_options vo;
+        vo.public_key = &key.public_key();
+        auto verified = events::verify_log(*log.value(), vo);
         const double s = seconds_since(t0);
         if (!verified) {
             fmt::print(stderr, "the rebuilt log does not verify: {}\n", verified.error().what);
             std::exit(1);
         }
-        fmt::print("  baseline, verifying the log (decode + hash + chains): {} records in {:.2f} s = {} records/s\n",
-                   grouped(verified.value().records), s, grouped(static_cast<double>(verified.value().records) / s));
+        fmt::print("  baseline, verifying the log (decode + hash + chains + Merkle tree + {} signed checkpoints): {} "
+                   "records in {:.2f} s = {} records/s\n",
+                   verified.value().signatures_checked, grouped(verified.value().records), s,
+                   grouped(static_cast<double>(verified.value().records) / s));
         results.put("rebuild.verify_per_s", static_cast<double>(verified.value().records) / s);
+        results.put("verify.log_seconds", s);
+    }
+    log.value().reset();
+    store.value().reset();
+    {
+        // regledger verify: the log as above, then every read model
+        // re-derived and compared row by row with the live store.
+        const auto t0 = steady::now();
+        projections::verify_store_options vo;
+        vo.data_dir = dir;
+        vo.public_key = &key.public_key();
+        progress_line progress;
+        vo.progress = [&](std::string_view phase, std::uint64_t done, std::uint64_t total) {
+            progress.maybe("  verifying ({}): {}/{}, {:.1f} s\n", phase, grouped(done), grouped(total), seconds_since(t0));
+        };
+        auto verified = projections::verify_store(vo);
+        const double s = seconds_since(t0);
+        if (!verified) {
+            fmt::print(stderr, "regledger verify failed: {}\n", verified.error().what);
+            std::exit(1);
+        }
+        fmt::print("  regledger verify (log, checkpoints, every read-model row): {} records, {} rows in {:.2f} s\n",
+                   grouped(verified.value().records), grouped(verified.value().rows_compared), s);
+        results.put("verify.full_seconds", s);
     }
 }
 
@@ -1061,6 +1115,11 @@ void print_summary(const options& o, const std::map<std::string, double>& r) {
                    v / get("rebuild.scan_per_s"));
         fmt::print("{:<46} {:>16}\n", "rebuild process CPU per event",
                    fmt::format("{:.1f} us", get("rebuild.cpu_us_per_event")));
+        if (has("verify.full_seconds")) {
+            fmt::print("{:<46} {:>16}\n", "verify: log + checkpoints (s)", fmt::format("{:.2f}", get("verify.log_seconds")));
+            fmt::print("{:<46} {:>16}\n", "verify: + every read-model row (s)",
+                       fmt::format("{:.2f}", get("verify.full_seconds")));
+        }
         fmt::print("{:<46} {:>16}\n", "rebuild peak RSS (VmHWM of its process)",
                    mib(static_cast<std::uint64_t>(get("rebuild.vmhwm_bytes"))));
     }
