@@ -154,7 +154,16 @@ void writer::run() {
                 // Checkpoints fall due by time too: look every second.
                 wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !queue_.empty(); });
             }
-            if (queue_.empty() && stopping_) return;  // nothing left
+            if (queue_.empty() && stopping_) {
+                // Nothing left. The records since the last checkpoint get
+                // one now, so that a stopped ledger is covered to its end.
+                lock.unlock();
+                if (options_.signing_key != nullptr && !needs_resync_ && !log_.fatal()) {
+                    final_checkpoint_ = true;
+                    process(batch);
+                }
+                return;
+            }
             // Group commit: wait a little for more, unless the batch is full.
             if (!queue_.empty() && queue_.size() < options_.batch_commands_max && !stopping_) {
                 wake_.wait_for(lock, options_.batch_wait,
@@ -561,7 +570,8 @@ result<std::vector<events::log_record>> writer::due_checkpoints(instant now, std
         BOOST_OUTCOME_TRY(auto tree, tree_.tree(partition_id(p)));
         const std::uint64_t since = tree.size() - std::min(tree.size(), last.leaves);
         const bool due = since >= options_.checkpoint_events_max ||
-                         (since > 0 && now.unix_us() - last.at.unix_us() >= options_.checkpoint_interval.count());
+                         (since > 0 && (final_checkpoint_ ||
+                                        now.unix_us() - last.at.unix_us() >= options_.checkpoint_interval.count()));
         if (!due) continue;
         BOOST_OUTCOME_TRY(auto signed_checkpoint, events::sign_checkpoint(p, tree, now, *options_.signing_key));
         const stream_id stream = ledger_stream(p);

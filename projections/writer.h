@@ -73,7 +73,8 @@ struct writer_options {
     // Signed checkpoints of each owned partition's Merkle tree (audit.h):
     // one is appended when `checkpoint_events_max` records have been appended
     // since the last, or `checkpoint_interval` has passed on the ledger's
-    // clock with any record appended since. Without a key, none.
+    // clock with any record appended since, and when the writer stops. Without
+    // a key, none.
     const events::signing_key* signing_key = nullptr;
     std::uint64_t checkpoint_events_max = 10'000;
     std::chrono::microseconds checkpoint_interval = std::chrono::seconds(60);
@@ -195,6 +196,8 @@ private:
         instant at;
     };
     std::map<std::int32_t, last_checkpoint> checkpoints_;
+    // Stopping: a checkpoint for whatever the last one does not cover.
+    bool final_checkpoint_ = false;
     // Reads tree_ and checkpoints_ back from the store (start, resync).
     [[nodiscard]] result<void> load_audit();
 

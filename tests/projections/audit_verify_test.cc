@@ -98,7 +98,12 @@ TEST_CASE("Audit verify: a signed ledger verifies, and every kind of tampering i
         if (is_checkpoint(records[i])) checkpoints.push_back(i);
     }
     REQUIRE(checkpoints.size() >= 3);
-    const std::size_t last = checkpoints.back();
+    // A stopped writer signs what the last checkpoint did not cover: the log
+    // ends with a checkpoint of every record before it.
+    REQUIRE(checkpoints.back() == records.size() - 1);
+    CHECK(std::get<ledger_checkpointed>(decoded(records.back()).event).tree_size == records.size() - 1);
+    // The one before the last, so that records follow it.
+    const std::size_t last = checkpoints[checkpoints.size() - 2];
 
     {
         projections::verify_store_options o;
@@ -206,7 +211,8 @@ TEST_CASE("Audit verify: a signed ledger verifies, and every kind of tampering i
         rec.event = resigned.value();
         rec.envelope.hash = events::compute_hash(rec.envelope, rec.event);
         forged[last] = encoded(rec);
-        // The last checkpoint: no later event of its stream chains to it.
+        // Caught at the forged checkpoint itself, before the next checkpoint
+        // (whose prev_hash names the original) breaks the chain.
         rewrite_log(f.data_dir(), forged, records.size());
         const auto p = verify_fails(f.data_dir(), *k.verifying);
         REQUIRE(p.position.has_value());
