@@ -1,5 +1,7 @@
 #include "events/log_verify.h"
 
+#include <future>
+
 #include <fmt/format.h>
 
 #include "engine/sha256.h"
@@ -58,8 +60,18 @@ result<log_summary, log_problem> verify_log(const event_log& log, const verify_o
         if (!end) return log_problem{{partition, log_offset(0)}, "the log cannot be read: " + end.error().message()};
         std::int64_t next = 0;
         merkle::frontier tree;
+        // The next batch is read while this one is checked.
+        std::future<result<std::vector<stored_record>>> ahead;
         while (next < end.value().value()) {
-            auto records = log.read({partition, log_offset(next)}, options.read_batch_records);
+            auto records = ahead.valid() ? ahead.get() : log.read({partition, log_offset(next)}, options.read_batch_records);
+            if (records && !records.value().empty()) {
+                const std::int64_t after = records.value().back().position.offset.value() + 1;
+                if (after < end.value().value()) {
+                    ahead = std::async(std::launch::async, [&log, partition, after, n = options.read_batch_records] {
+                        return log.read({partition, log_offset(after)}, n);
+                    });
+                }
+            }
             if (!records) {
                 return log_problem{{partition, log_offset(next)}, "the log cannot be read: " + records.error().message()};
             }
