@@ -19,6 +19,7 @@ std::vector<subcommand> all_subcommands() {
     add_client_subcommands(out);
     add_demo_subcommand(out);
     add_key_subcommands(out);
+    add_archive_subcommands(out);
     return out;
 }
 

@@ -31,5 +31,7 @@ void add_client_subcommands(std::vector<subcommand>& out);
 void add_demo_subcommand(std::vector<subcommand>& out);
 // keygen: a checkpoint signing key pair (key_commands.cc).
 void add_key_subcommands(std::vector<subcommand>& out);
+// export, import: a ledger's log to and from an archive (archive_commands.cc).
+void add_archive_subcommands(std::vector<subcommand>& out);
 
 }  // namespace regledger::cli
