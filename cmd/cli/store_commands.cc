@@ -1,4 +1,4 @@
-// Subcommands that work on a data directory directly: rebuild, verify.
+// Subcommands that work on a data directory or an archive directly: rebuild, verify.
 #include <chrono>
 #include <cstdio>
 

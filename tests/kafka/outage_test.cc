@@ -41,6 +41,7 @@ TEST_CASE("Kafka faults: the broker stopped mid-load, then back: UNAVAILABLE mea
     std::atomic<bool> stop{false};
     std::atomic<int> applied_after_outage{0};
     std::atomic<bool> outage_seen{false};
+    std::string last_unavailable;  // under `mutex`: what the last UNAVAILABLE said
     std::thread load([&] {
         for (int i = 0; !stop; ++i) {
             auto c = initial_application(fmt::format("app-{}", i));
@@ -53,6 +54,7 @@ TEST_CASE("Kafka faults: the broker stopped mid-load, then back: UNAVAILABLE mea
             outcomes[id] = o.result_kind;
             if (o.result_kind == kind::unavailable) {
                 unavailable_seconds.push_back(seconds);
+                last_unavailable = o.error.message;
                 outage_seen = true;
             } else if (outage_seen && o.result_kind == kind::applied) {
                 ++applied_after_outage;
@@ -76,7 +78,10 @@ TEST_CASE("Kafka faults: the broker stopped mid-load, then back: UNAVAILABLE mea
     stop = true;
     load.join();
     REQUIRE(saw_outage);
-    REQUIRE(recovered);
+    {
+        std::lock_guard lock(mutex);
+        REQUIRE_MESSAGE(recovered, "still unavailable: ", last_unavailable);
+    }
     {
         std::lock_guard lock(mutex);
         // Answered within the bound: the produce/commit timeout plus the
