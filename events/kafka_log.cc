@@ -309,18 +309,23 @@ result<void> kafka_log::commit_with_retries() noexcept {
 result<void> kafka_log::settle() noexcept {
     if (options_.read_only || fatal_) return success();
     if (needs_reinit_) {
-        // The old producer's open transaction, if any, is completed or
-        // aborted by the coordinator before init_transactions returns.
         {
             std::lock_guard lock(producer_mutex_);
             producer_.reset();
         }
         if (const auto failed = create_producer()) return failed;
         needs_reinit_ = false;
-        if (const auto failed = init_producer()) {
-            if (!fatal_) needs_reinit_ = true;
-            return failed;
-        }
+        needs_init_ = true;
+    }
+    if (needs_init_) {
+        // The old producer's open transaction, if any, is completed or
+        // aborted by the coordinator before init_transactions returns. One
+        // that timed out (a coordinator still writing the last markers after
+        // a restart) is asked again on the same producer, as librdkafka
+        // allows: a fresh producer each time could never finish within the
+        // bound on a slow broker. A fatal error sets needs_reinit_ instead.
+        if (const auto failed = init_producer()) return failed;
+        needs_init_ = false;
         pending_commit_ = false;
         needs_abort_ = false;
         in_transaction_ = false;

@@ -160,6 +160,9 @@ private:
     // replaced by a new one with the same transactional id before the next
     // transaction, which settles the lost one.
     std::atomic<bool> needs_reinit_{false};
+    // A producer whose init_transactions has not succeeded yet (writer
+    // thread only).
+    bool needs_init_ = false;
     // The last offset of each partition in the transaction staged last.
     std::map<std::int32_t, std::int64_t> staged_tail_;
 

@@ -39,6 +39,10 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+// After a failed attempt to catch up with the log, how long batches are
+// answered UNAVAILABLE without another attempt.
+constexpr std::chrono::milliseconds resync_pause{1000};
+
 stream_version version_of(const std::variant<registration_state, account_state>& s) {
     return std::visit([](const auto& x) { return x.version; }, s);
 }
@@ -182,30 +186,36 @@ void writer::run() {
 void writer::process(std::vector<pending>& batch) {
     const auto started = clock_type::now();
     if (needs_resync_) {
+        // A checkpoint alone waits until commands bring the log back.
+        if (batch.empty()) return;
+        // Every command of the batch answered UNAVAILABLE, nothing written.
+        auto refuse = [&](const std::string& message) {
+            std::vector<command_outcome> outcomes;
+            for (std::size_t i = 0; i < batch.size(); ++i) outcomes.push_back(unavailable(message));
+            if (!batch.empty()) record_metrics(outcomes, batch, 0, 0);
+            for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
+        };
+        // A log that failed to answer a moment ago is not asked again at
+        // once: the commands queued meanwhile get their answer now rather
+        // than after another attempt's timeouts.
+        if (last_resync_failure_ && clock_type::now() - last_resync_failure_->at < resync_pause) {
+            return refuse(last_resync_failure_->message);
+        }
         // Settle what the failure left open first, or the log could still
         // gain the failed batch's records after they were read.
         auto settled = log_.settle();
         auto caught_up = settled ? catch_up(store_, log_, reads_) : result<std::uint64_t>(settled.error());
         if (!caught_up) {
-            std::vector<command_outcome> outcomes;
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                outcomes.push_back(unavailable(fmt::format(
-                    "the log is unreachable ({}); nothing was written", caught_up.error().message())));
-            }
-            record_metrics(outcomes, batch, 0, 0);
-            for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
-            return;
+            last_resync_failure_ = resync_failure{
+                clock_type::now(),
+                fmt::format("the log is unreachable ({}); nothing was written", caught_up.error().message())};
+            return refuse(last_resync_failure_->message);
         }
+        last_resync_failure_.reset();
         cache_.clear();
         if (auto loaded = load_audit(); !loaded) {
-            std::vector<command_outcome> outcomes;
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                outcomes.push_back(unavailable(fmt::format("the read models cannot be read ({}); nothing was written",
-                                                           loaded.error().message())));
-            }
-            record_metrics(outcomes, batch, 0, 0);
-            for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
-            return;
+            return refuse(fmt::format("the read models cannot be read ({}); nothing was written",
+                                      loaded.error().message()));
         }
         needs_resync_ = false;
     }

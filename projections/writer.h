@@ -32,6 +32,8 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <variant>
@@ -180,6 +182,12 @@ private:
     // A commit failed: whether the log kept the batch is unknown until the
     // read models have caught up with the log again.
     bool needs_resync_ = false;
+    // The last failed attempt to catch up, and what it said (writer thread).
+    struct resync_failure {
+        std::chrono::steady_clock::time_point at;
+        std::string message;
+    };
+    std::optional<resync_failure> last_resync_failure_;
     bool stopping_ = false;
     std::thread thread_;
 

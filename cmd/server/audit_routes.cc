@@ -24,6 +24,12 @@ rejection malformed(std::string message, std::string field) {
     return reject(errc::malformed, std::move(message), std::move(field));
 }
 
+// The audit routes answer auditors only.
+std::optional<rejection> not_auditor(const request_context& ctx) {
+    if (ctx.caller->role == role::auditor) return std::nullopt;
+    return reject(errc::forbidden, "the audit routes are for auditors");
+}
+
 std::optional<std::uint64_t> whole_number(std::string_view text) {
     std::uint64_t n = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -93,9 +99,7 @@ result<projections::checkpoint_entry, rejection> api::checkpoint_param(const req
 
 void api::get_audit_key(request_context& ctx, reply_fn reply) {
     const unsigned version = ctx.http->version();
-    if (ctx.caller->role != role::auditor) {
-        return reply(error_response(reject(errc::forbidden, "the audit routes are for auditors"), version));
-    }
+    if (auto refused = not_auditor(ctx)) return reply(error_response(*refused, version));
     if (public_key_ == nullptr) {
         return reply(error_response(reject(errc::not_found, "this ledger signs no checkpoints (no --signing-key)"),
                                     version));
@@ -109,9 +113,7 @@ void api::get_audit_key(request_context& ctx, reply_fn reply) {
 
 void api::get_checkpoints(request_context& ctx, reply_fn reply) {
     const unsigned version = ctx.http->version();
-    if (ctx.caller->role != role::auditor) {
-        return reply(error_response(reject(errc::forbidden, "the audit routes are for auditors"), version));
-    }
+    if (auto refused = not_auditor(ctx)) return reply(error_response(*refused, version));
     auto partition = partition_param(ctx);
     if (!partition) return reply(error_response(partition.error(), version));
     std::uint64_t after = 0;
@@ -136,9 +138,7 @@ void api::get_checkpoints(request_context& ctx, reply_fn reply) {
 
 void api::get_latest_checkpoint(request_context& ctx, reply_fn reply) {
     const unsigned version = ctx.http->version();
-    if (ctx.caller->role != role::auditor) {
-        return reply(error_response(reject(errc::forbidden, "the audit routes are for auditors"), version));
-    }
+    if (auto refused = not_auditor(ctx)) return reply(error_response(*refused, version));
     auto partition = partition_param(ctx);
     if (!partition) return reply(error_response(partition.error(), version));
     auto e = checkpoint_param(ctx, "tree_size", partition.value());
@@ -148,9 +148,7 @@ void api::get_latest_checkpoint(request_context& ctx, reply_fn reply) {
 
 void api::get_inclusion_proof(request_context& ctx, reply_fn reply) {
     const unsigned version = ctx.http->version();
-    if (ctx.caller->role != role::auditor) {
-        return reply(error_response(reject(errc::forbidden, "the audit routes are for auditors"), version));
-    }
+    if (auto refused = not_auditor(ctx)) return reply(error_response(*refused, version));
     const auto stream = ctx.q("stream");
     if (!stream || stream->empty()) {
         return reply(error_response(malformed("stream is required (reg-ID, acct-ID or ledger-pN)", "/stream"), version));
@@ -202,9 +200,7 @@ void api::get_inclusion_proof(request_context& ctx, reply_fn reply) {
 
 void api::get_consistency_proof(request_context& ctx, reply_fn reply) {
     const unsigned version = ctx.http->version();
-    if (ctx.caller->role != role::auditor) {
-        return reply(error_response(reject(errc::forbidden, "the audit routes are for auditors"), version));
-    }
+    if (auto refused = not_auditor(ctx)) return reply(error_response(*refused, version));
     auto partition = partition_param(ctx);
     if (!partition) return reply(error_response(partition.error(), version));
     if (!ctx.q("from")) return reply(error_response(malformed("from is the earlier checkpoint's tree size", "/from"), version));
@@ -235,9 +231,7 @@ void api::get_consistency_proof(request_context& ctx, reply_fn reply) {
 // proven records (versions 1..k, chained by prev_hash) gives the document.
 void api::get_as_of_proof(request_context& ctx, reply_fn reply) {
     const unsigned version = ctx.http->version();
-    if (ctx.caller->role != role::auditor) {
-        return reply(error_response(reject(errc::forbidden, "the audit routes are for auditors"), version));
-    }
+    if (auto refused = not_auditor(ctx)) return reply(error_response(*refused, version));
     const auto reg = ctx.q("registration");
     if (!reg || reg->empty()) {
         return reply(error_response(malformed("registration is required", "/registration"), version));

@@ -33,6 +33,7 @@
 #include "events/merkle.h"
 #include "events/rocks_store.h"
 #include "tests/events/samples.h"
+#include "tests/temp_dir.h"
 
 using namespace regledger;
 using namespace regledger::events;
@@ -41,31 +42,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class temp_dir {
-public:
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "regledger-archive-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    fs::path operator/(std::string_view name) const { return path_ / name; }
+using testing::temp_dir;
 
-private:
-    fs::path path_;
-};
-
-std::string read_bytes(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+std::string read_bytes(const fs::path& p) { return testing::read_file(p); }
 
 void write_bytes(const fs::path& p, std::string_view bytes) {
     std::ofstream out(p, std::ios::binary | std::ios::trunc);

@@ -26,6 +26,7 @@
 
 #include "engine/sha256.h"
 #include "events/signing.h"
+#include "tests/temp_dir.h"
 
 using namespace regledger;
 using namespace regledger::events;
@@ -34,32 +35,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A directory removed with everything in it at the end of the scope.
-class temp_dir {
-public:
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "regledger-signing-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    fs::path operator/(std::string_view name) const { return path_ / name; }
+using testing::temp_dir;
 
-private:
-    fs::path path_;
-};
-
-std::string read_text(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+std::string read_text(const fs::path& p) { return testing::read_file(p); }
 
 // Writes `text` to `p` with exactly `mode`.
 void write_text(const fs::path& p, std::string_view text,
