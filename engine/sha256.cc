@@ -64,6 +64,8 @@ void sha256::compress(const std::uint8_t* p) noexcept {
 }
 
 void sha256::update(std::span<const std::uint8_t> bytes) noexcept {
+    // An empty span may have no data pointer at all, which memcpy may not get.
+    if (bytes.empty()) return;
     total_bytes_ += bytes.size();
     std::size_t i = 0;
     if (buffered_ > 0) {

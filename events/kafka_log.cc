@@ -26,6 +26,9 @@ public:
             case kafka_errc::topic_mismatch: return "the topic's partition count differs from the configuration";
             case kafka_errc::bad_config: return "librdkafka refused the configuration";
             case kafka_errc::other: return "Kafka error";
+            case kafka_errc::unstable:
+                return "a transaction below the log's end is still not readable (open, or without its commit "
+                       "markers); the log cannot be read to its end";
         }
         return "Kafka error";
     }
@@ -525,7 +528,15 @@ result<void> kafka_log::await_stable(partition_id partition, log_offset end) con
         }
         consumer_->unassign();
         if (reached >= end.value()) return success();
-        if (std::chrono::steady_clock::now() >= deadline) return make_error_code(kafka_errc::unavailable);
+        if (std::chrono::steady_clock::now() >= deadline) {
+            // A broker that answers with a last stable offset short of the
+            // end: the records are there, a transaction holds them back.
+            std::int64_t low = 0;
+            std::int64_t stable = 0;
+            const bool answered = consumer_->query_watermark_offsets(options_.topic, partition.value(), &low, &stable,
+                                                                     1000) == RdKafka::ERR_NO_ERROR;
+            return make_error_code(answered && stable < end.value() ? kafka_errc::unstable : kafka_errc::unavailable);
+        }
         // Stopped short of the end: the markers are not written yet.
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

@@ -58,6 +58,10 @@ enum class kafka_errc : int {
     bad_config = 5,
     // Anything else librdkafka reported.
     other = 6,
+    // Records below the end stay unreadable to read_committed readers: a
+    // transaction still open, or one whose markers are missing (a "hanging"
+    // transaction, which kafka-transactions.sh can find and abort).
+    unstable = 7,
 };
 const std::error_category& kafka_category() noexcept;
 inline std::error_code make_error_code(kafka_errc e) noexcept { return {static_cast<int>(e), kafka_category()}; }

@@ -148,7 +148,7 @@ TEST_CASE("Kafka log: await_stable waits while a transaction below the end is op
     CHECK(reader.value()->stable_end(partition_id(0)).value().value() == 0);
     const auto waited = reader.value()->await_stable(partition_id(0), open_end.value());
     REQUIRE_FALSE(waited.has_value());
-    CHECK(waited.error() == events::kafka_errc::unavailable);
+    CHECK(waited.error() == events::kafka_errc::unstable);
     CHECK(read_all(*reader.value(), partition_id(0)).empty());
 
     rocksdb::WriteBatch local;
