@@ -3,6 +3,7 @@
 #include <map>
 
 #include "events/codec.h"
+#include "events/kafka_log.h"
 #include "projections/projector.h"
 
 namespace regledger::projections {
@@ -95,8 +96,14 @@ result<std::uint64_t> catch_up(events::rocks_store& store, const events::event_l
         if (!log.owns(partition)) continue;
         BOOST_OUTCOME_TRY(auto end, log.end(partition));
         // Everything committed below the end, including a transaction whose
-        // commit was answered a moment ago.
-        BOOST_OUTCOME_TRY(log.await_stable(partition, end));
+        // commit was answered a moment ago. A transaction that stays open
+        // past the bound (one the coordinator has yet to abort after a broker
+        // crash) is not waited for: its records were never acknowledged, and
+        // the read models take the readable part of the log.
+        if (auto stable = log.await_stable(partition, end);
+            !stable && stable.error() != make_error_code(events::kafka_errc::unstable)) {
+            return stable.error();
+        }
         for (log_offset next = reads.checkpoint(partition); next < end;) {
             BOOST_OUTCOME_TRY(auto records, log.read({partition, next}, 4096));
             if (records.empty()) break;
