@@ -75,8 +75,15 @@ result<void> audit_tree::append(rocksdb::WriteBatch& batch, log_position positio
         put_u64(value, leaf);
         batch.Put(family, merkle_checkpoint_key(position.partition, c->tree_size), value);
     }
-    batch.Put(family, merkle_frontier_key(position.partition), tree->serialize());
+    changed_[position.partition.value()] = true;
     return success();
+}
+
+void audit_tree::finish(rocksdb::WriteBatch& batch) {
+    for (const auto& [p, changed] : changed_) {
+        if (changed) batch.Put(store_->cf(cf::merkle), merkle_frontier_key(partition_id(p)), trees_.at(p).serialize());
+    }
+    changed_.clear();
 }
 
 result<merkle::frontier> audit_reads::tree(partition_id partition) const {

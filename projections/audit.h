@@ -37,10 +37,13 @@ public:
     explicit audit_tree(events::rocks_store& store) : store_(&store) {}
 
     // Appends the record stored at `position` (its bytes `encoded`) as the
-    // next leaf of its partition: its leaf row, its event row, a checkpoint
-    // row when it is a LedgerCheckpointed, and the partition's frontier.
+    // next leaf of its partition: its leaf row, its event row, and a
+    // checkpoint row when it is a LedgerCheckpointed.
     [[nodiscard]] result<void> append(rocksdb::WriteBatch& batch, log_position position, const event_record& record,
                                       std::span<const std::uint8_t> encoded);
+    // Writes the frontier of every partition appended to since the last
+    // call. REQUIRES: called once a batch's records are all appended.
+    void finish(rocksdb::WriteBatch& batch);
     // The partition's tree as appended so far.
     [[nodiscard]] result<merkle::frontier> tree(partition_id partition);
 
@@ -49,6 +52,7 @@ private:
 
     events::rocks_store* store_;
     std::map<std::int32_t, merkle::frontier> trees_;
+    std::map<std::int32_t, bool> changed_;
 };
 
 // A checkpoint as the `merkle` family indexes it.

@@ -81,6 +81,7 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
         }
     }
     const log_position last = records.back().position;
+    tree_.finish(rows.batch());
     rows.on_checkpoint(last.partition, log_offset(last.offset.value() + 1));
     rows.finish();
     BOOST_OUTCOME_TRY(target_.write(rows.batch()));

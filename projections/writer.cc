@@ -498,6 +498,7 @@ void writer::process(std::vector<pending>& batch) {
                     rows.on_account_settled(std::get<account_state>(work.now.state), work.now.head);
                 }
             }
+            tree.finish(rows.batch());
             for (const auto& [partition, next] : next_offsets) rows.on_checkpoint(partition, next);
             rows.finish();
             apply_us = std::chrono::duration<double, std::micro>(clock_type::now() - started).count();

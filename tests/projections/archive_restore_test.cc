@@ -19,16 +19,7 @@ using namespace regledger::testing;
 
 namespace {
 
-struct keys {
-    temp_dir dir;
-    std::optional<events::signing_key> signing;
-    std::optional<events::verify_key> verifying;
-    keys() {
-        REQUIRE(events::signing_key::generate(dir.path() / "k.key", dir.path() / "k.pub").has_value());
-        signing.emplace(events::signing_key::load(dir.path() / "k.key").value());
-        verifying.emplace(events::verify_key::load(dir.path() / "k.pub").value());
-    }
-};
+using keys = test_keys;
 
 file_objection objection_on(std::string app, std::string id) {
     return file_objection{application_id(std::move(app)), objection_id(std::move(id)), {"张三", "110101199003074514"},

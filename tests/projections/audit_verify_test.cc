@@ -56,16 +56,7 @@ std::string encoded(const event_record& rec) {
 
 bool is_checkpoint(const std::string& record) { return std::holds_alternative<ledger_checkpointed>(decoded(record).event); }
 
-struct keys {
-    temp_dir dir;
-    std::optional<events::signing_key> signing;
-    std::optional<events::verify_key> verifying;
-    keys() {
-        REQUIRE(events::signing_key::generate(dir.path() / "k.key", dir.path() / "k.pub").has_value());
-        signing.emplace(events::signing_key::load(dir.path() / "k.key").value());
-        verifying.emplace(events::verify_key::load(dir.path() / "k.pub").value());
-    }
-};
+using keys = test_keys;
 
 // verify_store with the ledger's public key; REQUIREs a failure and returns it.
 projections::verify_problem verify_fails(const std::filesystem::path& data_dir, const events::verify_key& key) {

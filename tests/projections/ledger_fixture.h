@@ -56,6 +56,18 @@ inline family_dump dump_families(const projections::read_model& reads) {
 
 // The RocksDB store of a closed data directory, opened directly with the
 // ledger's column families: for tests that damage or inspect it.
+// A fresh Ed25519 key pair in a directory of its own, loaded.
+struct test_keys {
+    temp_dir dir;
+    std::optional<events::signing_key> signing;
+    std::optional<events::verify_key> verifying;
+    test_keys() {
+        REQUIRE(events::signing_key::generate(dir.path() / "k.key", dir.path() / "k.pub").has_value());
+        signing.emplace(events::signing_key::load(dir.path() / "k.key").value());
+        verifying.emplace(events::verify_key::load(dir.path() / "k.pub").value());
+    }
+};
+
 inline std::unique_ptr<events::rocks_store> open_raw_store(const std::filesystem::path& data_dir) {
     events::store_options o;
     o.dir = data_dir;
