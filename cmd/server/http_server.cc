@@ -32,16 +32,9 @@ class session final : public http_server::connection, public std::enable_shared_
 public:
     session(tcp::socket socket, const http_limits& limits, const app_handler& app, const refusal_fn& refuse,
             std::shared_ptr<http_server::shared_state> state)
-        : stream_(std::move(socket)), limits_(limits), app_(app), refuse_(refuse), state_(std::move(state)) {
+        : counted_{std::move(state)}, stream_(std::move(socket)), limits_(limits), app_(app), refuse_(refuse) {
         boost::system::error_code ec;
         remote_ = stream_.socket().remote_endpoint(ec);
-    }
-
-    ~session() {
-        if (--state_->connections == 0) {
-            std::lock_guard lock(state_->mutex);
-            state_->idle.notify_all();
-        }
     }
 
     void run() {
@@ -56,7 +49,7 @@ public:
 
 private:
     void read_header() {
-        if (state_->stopping) return close();
+        if (counted_.state->stopping) return close();
         parser_.emplace();
         parser_->body_limit(limits_.body_bytes_max);
         parser_->header_limit(static_cast<std::uint32_t>(limits_.header_bytes_max));
@@ -133,7 +126,7 @@ private:
 
     void write(http_response response) {
         busy_ = true;
-        const bool keep = keep_alive_ && !state_->stopping;
+        const bool keep = keep_alive_ && !counted_.state->stopping;
         response.keep_alive(keep);
         response.prepare_payload();
         response_ = std::make_shared<http_response>(std::move(response));
@@ -156,6 +149,20 @@ private:
         stream_.socket().close(ec);
     }
 
+    // Counts the session as open until every other member is gone: the
+    // stream's destructor still uses the io_context, which the server's
+    // owner may destroy as soon as wait_idle() sees no connection left
+    // (the last reference can be dropped on the writer's thread).
+    struct open_count {
+        std::shared_ptr<http_server::shared_state> state;
+        ~open_count() {
+            if (--state->connections == 0) {
+                std::lock_guard lock(state->mutex);
+                state->idle.notify_all();
+            }
+        }
+    };
+    open_count counted_;
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
@@ -163,7 +170,6 @@ private:
     const http_limits& limits_;
     const app_handler& app_;
     const refusal_fn& refuse_;
-    std::shared_ptr<http_server::shared_state> state_;
     tcp::endpoint remote_;
     bool keep_alive_ = false;
     unsigned version_ = 11;
