@@ -255,7 +255,7 @@ std::error_code kafka_log::create_producer() {
               // (librdkafka's default would answer the last stable offset).
               set(*conf, "isolation.level", "read_uncommitted", error) &&
               set(*conf, "message.timeout.ms", std::to_string(timeout_ms), error) &&
-              set(*conf, "transaction.timeout.ms", std::to_string(std::max(60000, 2 * timeout_ms)), error) &&
+              set(*conf, "transaction.timeout.ms", std::to_string(std::max<std::int64_t>(o.transaction_timeout.count(), 2 * timeout_ms)), error) &&
               set(*conf, "socket.timeout.ms", std::to_string(std::max(1000, timeout_ms)), error) &&
               set(*conf, "message.max.bytes", "8388608", error) &&
               // Errors only: the retries of a broker still starting are expected.

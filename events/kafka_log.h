@@ -80,6 +80,14 @@ struct kafka_options {
     std::string transactional_id;
     // How long a produce, commit or read may wait for the brokers.
     std::chrono::milliseconds timeout{5000};
+    // How long the transaction coordinator keeps a transaction open without
+    // hearing from this writer before it aborts it and bumps the producer's
+    // epoch, which fences this writer for good. A broker outage longer than
+    // this therefore stops the writer (exit 3, as when fenced); a writer that
+    // dies and is never restarted holds read_committed consumers back at most
+    // this long (a restarted one aborts its open transaction at once). At
+    // most the brokers' transaction.max.timeout.ms (15 minutes by default).
+    std::chrono::milliseconds transaction_timeout{std::chrono::minutes(5)};
     // Read only (verify, rebuild, tail): no transactional producer, so a
     // running writer is not fenced; topics are not created; stage() fails.
     bool read_only = false;

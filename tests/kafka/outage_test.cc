@@ -50,15 +50,20 @@ TEST_CASE("Kafka faults: the broker stopped mid-load, then back: UNAVAILABLE mea
             const auto started = std::chrono::steady_clock::now();
             const auto o = f.run(c, subject("acct-a"), id);
             const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            std::lock_guard lock(mutex);
-            outcomes[id] = o.result_kind;
-            if (o.result_kind == kind::unavailable) {
-                unavailable_seconds.push_back(seconds);
-                last_unavailable = o.error.message;
-                outage_seen = true;
-            } else if (outage_seen && o.result_kind == kind::applied) {
-                ++applied_after_outage;
+            {
+                std::lock_guard lock(mutex);
+                outcomes[id] = o.result_kind;
+                if (o.result_kind == kind::unavailable) {
+                    unavailable_seconds.push_back(seconds);
+                    last_unavailable = o.error.message;
+                    outage_seen = true;
+                } else if (outage_seen && o.result_kind == kind::applied) {
+                    ++applied_after_outage;
+                }
             }
+            // A client backs off after a 503, as a real one would; each
+            // command refused meanwhile is repeated below.
+            if (o.result_kind == kind::unavailable) std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
     });
     auto wait_for = [&](auto condition, int seconds) {
@@ -76,8 +81,11 @@ TEST_CASE("Kafka faults: the broker stopped mid-load, then back: UNAVAILABLE mea
     // gets past, which the ledger then refuses to serve around.
     broker("kill");
     const bool saw_outage = wait_for([&] { return outage_seen.load(); }, 60);
-    // Let a few more commands fail while the broker is away.
-    std::this_thread::sleep_for(std::chrono::seconds(3));
+    // The broker stays away longer than a minute: past librdkafka's default
+    // transaction timeout (60 s), after which the coordinator would abort the
+    // writer's open transaction and fence it for good on its return; the
+    // writer's own (kafka_options::transaction_timeout) outlasts it.
+    std::this_thread::sleep_for(std::chrono::seconds(65));
     broker("start");
     const bool recovered = wait_for([&] { return applied_after_outage.load() >= 5; }, 120);
     stop = true;
