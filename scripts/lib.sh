@@ -9,7 +9,7 @@
 regledger_packages=(
   librdkafka-dev librocksdb-dev libflatbuffers-dev flatbuffers-compiler libfmt-dev
   libboost1.81-dev libboost-json1.81-dev doctest-dev pkgconf cmake ninja-build g++ git
-  libssl-dev default-jdk-headless maven python3 kcat curl
+  libssl-dev libpq-dev postgresql default-jdk-headless maven python3 kcat curl
 )
 
 # A compile of this project peaks below 1 GiB (more under the sanitizers);
