@@ -132,13 +132,15 @@ def plot(out_dir, name, title, x_label, y_label, curves, logx=False, logy=False)
         f"set title '{title}'",
         f"set xlabel '{x_label}'",
         f"set ylabel '{y_label}'",
-        "set key top left",
+        "set key below",
         "set grid",
     ]
     if logx:
         script.append("set logscale x")
     if logy:
         script.append("set logscale y")
+    else:
+        script.append("set yrange [0:*]")
     parts = [f"'{path}' using 1:2 with linespoints lw 2 title '{label}'" for path, (label, _) in zip(data_files, curves)]
     script.append("plot " + ", ".join(parts))
     done = subprocess.run(["gnuplot"], input="\n".join(script) + "\n", text=True, capture_output=True)
