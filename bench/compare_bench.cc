@@ -101,16 +101,6 @@ std::string grouped(std::uint64_t value) { return grouped(static_cast<double>(va
 
 double mib(std::uint64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 
-// VmRSS of this process, in bytes.
-std::uint64_t process_resident_bytes() {
-    std::ifstream in("/proc/self/status");
-    constexpr std::string_view field = "VmRSS:";
-    for (std::string line; std::getline(in, line);) {
-        if (line.starts_with(field)) return std::strtoull(line.c_str() + field.size(), nullptr, 10) * 1024;
-    }
-    return 0;
-}
-
 // ---- options -----------------------------------------------------------------------
 
 constexpr std::string_view systems[] = {"regledger-embedded", "regledger-kafka", "postgresql"};
@@ -478,7 +468,7 @@ command_point measure_commands(const options& o, system_under_test& sut, const s
         p.report = rate_per_s ? d.run_at_rate(*rate_per_s, limits) : d.run(limits);
     }
     p.rss_mib = mib(t->resident_bytes());
-    const double process_mib = mib(process_resident_bytes());
+    const double process_mib = mib(bench::process_resident_bytes());
     t.reset();
     sut.remove();
     require_agreement(p.report, point);

@@ -3,9 +3,12 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <cassert>
 #include <condition_variable>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -369,6 +372,15 @@ run_report driver::run_at_rate(double rate_per_s, const run_limits& limits) {
 
 run_report driver::query(std::chrono::duration<double> duration, std::uint64_t seed) {
     return impl_->query(duration, seed);
+}
+
+std::uint64_t process_resident_bytes() {
+    std::ifstream in("/proc/self/status");
+    constexpr std::string_view field = "VmRSS:";
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with(field)) return std::strtoull(line.c_str() + field.size(), nullptr, 10) * 1024;
+    }
+    return 0;
 }
 
 }  // namespace regledger::bench

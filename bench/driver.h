@@ -190,4 +190,7 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+// VmRSS of this process, in bytes (/proc/self/status).
+std::uint64_t process_resident_bytes();
+
 }  // namespace regledger::bench

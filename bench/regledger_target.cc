@@ -57,16 +57,6 @@ private:
     std::string body_;
 };
 
-// VmRSS of this process, in bytes.
-std::uint64_t process_resident_bytes() {
-    std::ifstream in("/proc/self/status");
-    constexpr std::string_view field = "VmRSS:";
-    for (std::string line; std::getline(in, line);) {
-        if (line.starts_with(field)) return std::strtoull(line.c_str() + field.size(), nullptr, 10) * 1024;
-    }
-    return 0;
-}
-
 projections::ledger_context bench_context() {
     return {&workload::rules(), &workload::institutions(), digest{}};
 }
