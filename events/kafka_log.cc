@@ -239,7 +239,19 @@ result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options)
     if (o.read_only) return log;
 
     if (const auto failed = log->init_producer()) return failed;
+    log->warm_metadata();
     return log;
+}
+
+void kafka_log::warm_metadata() {
+    const int timeout_ms = static_cast<int>(options_.timeout.count());
+    for (const std::string& name : {options_.topic, options_.public_topic}) {
+        std::string error;
+        std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(producer_.get(), name, nullptr, error));
+        if (!topic) continue;
+        RdKafka::Metadata* raw = nullptr;
+        if (producer_->metadata(false, topic.get(), &raw, timeout_ms) == RdKafka::ERR_NO_ERROR) delete raw;
+    }
 }
 
 std::error_code kafka_log::create_producer() {
@@ -317,6 +329,7 @@ result<void> kafka_log::settle() noexcept {
             producer_.reset();
         }
         if (const auto failed = create_producer()) return failed;
+        warm_metadata();
         needs_reinit_ = false;
         needs_init_ = true;
     }

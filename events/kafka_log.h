@@ -141,6 +141,11 @@ private:
     // init_transactions: fences older instances with the transactional id
     // and completes or aborts whatever transaction of theirs is open.
     std::error_code init_producer();
+    // Asks the brokers for both topics' metadata, so that the first
+    // transaction of a new producer does not wait for the leader of a
+    // partition it has not written yet (about half a second, librdkafka's
+    // metadata refresh); best effort: a failure shows at the next produce.
+    void warm_metadata();
     // Creates consumer_ (read_committed, never commits offsets) unless it
     // exists. REQUIRES: read_mutex_ held.
     std::error_code open_reader() const;
