@@ -70,11 +70,11 @@
 #include <fmt/format.h>
 
 #include "bench/driver.h"
+#include "bench/flags.h"
+#include "bench/pg_target.h"
 #include "bench/regledger_target.h"
 #include "bench/workload.h"
 #include "projections/rebuild.h"
-
-#include "bench/pg_target.h"
 
 using namespace regledger;
 namespace fs = std::filesystem;
@@ -164,17 +164,9 @@ std::vector<double> whole_list(const std::string& name, const std::string& text)
 
 options parse(int argc, char** argv) {
     options o;
-    std::map<std::string, std::string> values;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "--quick") {
-            o.quick = true;
-        } else if (arg.starts_with("--") && i + 1 < argc) {
-            values[arg.substr(2)] = argv[++i];
-        } else {
-            usage("unexpected argument " + arg);
-        }
-    }
+    auto [quick, values, unexpected] = bench::read_flags(argc, argv);
+    if (unexpected) usage("unexpected argument " + *unexpected);
+    o.quick = quick;
     if (o.quick) {
         // Small and short: checks that everything runs and agrees with the
         // workload; the figures mean nothing.

@@ -51,6 +51,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/flags.h"
 #include "bench/workload.h"
 #include "engine/rules/calendar.h"
 #include "events/embedded_log.h"
@@ -121,17 +122,9 @@ struct options {
 
 options parse(int argc, char** argv) {
     options o;
-    std::map<std::string, std::string> values;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "--quick") {
-            o.quick = true;
-        } else if (arg.starts_with("--") && i + 1 < argc) {
-            values[arg.substr(2)] = argv[++i];
-        } else {
-            usage("unexpected argument " + arg);
-        }
-    }
+    auto [quick, values, unexpected] = bench::read_flags(argc, argv);
+    if (unexpected) usage("unexpected argument " + *unexpected);
+    o.quick = quick;
     if (o.quick) {
         o.registrations = 400;
         o.events = 6'000;
