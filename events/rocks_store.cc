@@ -1,5 +1,6 @@
 #include "events/rocks_store.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include <rocksdb/cache.h>
@@ -116,6 +117,52 @@ result<void> rocks_store::write(rocksdb::WriteBatch& batch) {
     const auto status = db_->Write(options, &batch);
     if (!status.ok()) return to_error_code(status);
     return success();
+}
+
+write_behind::write_behind(rocks_store& store, std::size_t depth)
+    : store_(store), depth_(std::max<std::size_t>(depth, 1)), thread_([this] { run(); }) {}
+
+write_behind::~write_behind() {
+    {
+        std::unique_lock lock(mutex_);
+        stopping_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+}
+
+result<void> write_behind::write(rocksdb::WriteBatch&& batch) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return queue_.size() < depth_ || failed_; });
+    if (failed_) return failed_;
+    queue_.push_back(std::move(batch));
+    changed_.notify_all();
+    return success();
+}
+
+result<void> write_behind::drain() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return (queue_.empty() && !writing_) || failed_; });
+    if (failed_) return failed_;
+    return success();
+}
+
+void write_behind::run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        changed_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+        if (queue_.empty()) return;
+        rocksdb::WriteBatch batch = std::move(queue_.front());
+        queue_.pop_front();
+        writing_ = true;
+        lock.unlock();
+        auto written = store_.write(batch);
+        lock.lock();
+        writing_ = false;
+        if (!written && !failed_) failed_ = written.error();
+        if (failed_) queue_.clear();
+        changed_.notify_all();
+    }
 }
 
 }  // namespace regledger::events

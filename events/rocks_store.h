@@ -10,13 +10,17 @@
 // one thread.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -77,6 +81,40 @@ private:
     store_options options_;
     std::unique_ptr<rocksdb::DB> db_;
     std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> families_;
+};
+
+// Writes WriteBatches into a store on a thread of its own, in the order they
+// are given, so that the thread filling the next batch does not wait for the
+// last one's memtable inserts (rebuild's bulk load, on the second core). At
+// most `depth` batches wait; write() blocks beyond that.
+//
+// A failed write is returned by the next write() or by drain(), and every
+// batch after it is dropped. The destructor drains, dropping the result.
+//
+// Thread-safety: write() and drain() from one thread.
+class write_behind {
+public:
+    explicit write_behind(rocks_store& store, std::size_t depth = 2);
+    ~write_behind();
+    write_behind(const write_behind&) = delete;
+    write_behind& operator=(const write_behind&) = delete;
+
+    [[nodiscard]] result<void> write(rocksdb::WriteBatch&& batch);
+    // Returns once every batch given so far is written (or dropped).
+    [[nodiscard]] result<void> drain();
+
+private:
+    void run();
+
+    rocks_store& store_;
+    const std::size_t depth_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<rocksdb::WriteBatch> queue_;
+    bool writing_ = false;
+    bool stopping_ = false;
+    std::error_code failed_;
+    std::thread thread_;
 };
 
 }  // namespace regledger::events

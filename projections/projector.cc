@@ -166,15 +166,20 @@ std::optional<stored_outcome> decode_outcome(std::string_view value) {
 
 projection_batch::projection_batch(events::rocks_store& store) : store_(store) {}
 
+projection_batch::projection_batch(events::rocks_store& store, counter_values& counters)
+    : store_(store), counters_(&counters), shared_(true) {}
+
 std::int64_t& projection_batch::counter(std::string_view family, const std::string& key) {
-    const auto id = std::make_pair(std::string(family), key);
-    auto it = counters_.find(id);
-    if (it != counters_.end()) return it->second;
+    auto id = std::make_pair(std::string(family), key);
+    auto it = counters_->find(id);
+    if (it != counters_->end()) return it->second;
     std::int64_t value = 0;
-    std::string stored;
-    const auto status = store_.db().Get(rocksdb::ReadOptions(), store_.cf(family), key, &stored);
-    if (status.ok() && stored.size() == 8) value = get_i64(stored, 0);
-    return counters_.emplace(id, value).first->second;
+    if (!shared_) {
+        std::string stored;
+        const auto status = store_.db().Get(rocksdb::ReadOptions(), store_.cf(family), key, &stored);
+        if (status.ok() && stored.size() == 8) value = get_i64(stored, 0);
+    }
+    return counters_->emplace(std::move(id), value).first->second;
 }
 
 void projection_batch::bump_figure(const institution_id& inst, calendar_date day, std::string_view figure) {
@@ -287,9 +292,13 @@ std::uint32_t projection_batch::next_code_sequence(const institution_id& inst, i
 }
 
 void projection_batch::finish() {
+    if (!shared_) write_counters();
+}
+
+void projection_batch::write_counters() {
     // A count back at zero is no row at all, as if it had never been counted:
     // the live store and a rebuild then hold the same rows.
-    for (const auto& [id, value] : counters_) {
+    for (const auto& [id, value] : *counters_) {
         if (value == 0) {
             batch_.Delete(store_.cf(id.first), id.second);
         } else {

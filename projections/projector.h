@@ -49,10 +49,20 @@ struct stored_outcome {
 std::string encode_outcome(const stored_outcome& outcome);
 std::optional<stored_outcome> decode_outcome(std::string_view value);
 
+// Counters as a projection_batch reads and changes them: (family, key) ->
+// value.
+using counter_values = std::map<std::pair<std::string, std::string>, std::int64_t>;
+
 class projection_batch {
 public:
     // `store` answers the counter reads; a fresh store (rebuild) has none.
     explicit projection_batch(events::rocks_store& store);
+    // Bulk, into a fresh store that nothing else writes: the counters live in
+    // `counters` from one batch to the next, a counter not in it is zero, and
+    // finish() leaves them out of the batch; write_counters() writes them.
+    projection_batch(events::rocks_store& store, counter_values& counters);
+    projection_batch(const projection_batch&) = delete;
+    projection_batch& operator=(const projection_batch&) = delete;
 
     rocksdb::WriteBatch& batch() noexcept { return batch_; }
 
@@ -79,6 +89,8 @@ public:
     // Writes the counters this batch changed into the WriteBatch. Call once,
     // after everything else.
     void finish();
+    // Writes every counter this batch holds into the WriteBatch.
+    void write_counters();
 
 private:
     std::int64_t& counter(std::string_view family, const std::string& key);
@@ -86,8 +98,11 @@ private:
 
     events::rocks_store& store_;
     rocksdb::WriteBatch batch_;
-    // (family, key) -> value, for the counters read or changed in this batch.
-    std::map<std::pair<std::string, std::string>, std::int64_t> counters_;
+    // The counters read or changed in this batch (own_), or in every batch
+    // of a bulk replay.
+    counter_values own_;
+    counter_values* counters_ = &own_;
+    bool shared_ = false;
 };
 
 }  // namespace regledger::projections

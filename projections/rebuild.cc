@@ -50,7 +50,7 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
     // The read model over the fresh store asks the source log for positions.
     read_model target_reads(*target.value(), source_log);
 
-    replayer replay(*target.value(), target_reads);
+    replayer replay(*target.value(), target_reads, replayer::fresh_store{.copy_log = copy_log});
     std::uint64_t total = 0;
     for (std::int32_t p = 0; p < source_log.partition_count(); ++p) {
         auto end = source_log.end(partition_id(p));
@@ -68,22 +68,15 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
                 return fmt::format("cannot read the log at {}:{}: {}", p, next.value(), records.error().message());
             }
             if (records.value().empty()) break;
-            if (copy_log) {
-                // The log's own records, as they are.
-                rocksdb::WriteBatch copy;
-                for (const auto& r : records.value()) {
-                    copy.Put(target.value()->cf(events::embedded_log::column_family),
-                             events::embedded_log::key_of(r.position.offset.value()),
-                             rocksdb::Slice(reinterpret_cast<const char*>(r.value.data()), r.value.size()));
-                }
-                if (auto w = target.value()->write(copy); !w) return "cannot write the fresh log: " + w.error().message();
-            }
             if (auto applied = replay.apply(records.value()); !applied) {
                 return fmt::format("cannot replay the log at {}:{}: {}", p, next.value(), applied.error().message());
             }
             next = log_offset(records.value().back().position.offset.value() + 1);
             if (options.progress) options.progress(replay.applied(), total);
         }
+    }
+    if (auto settled = replay.finish(); !settled) {
+        return "cannot write the streams' read models: " + settled.error().message();
     }
     report.records = replay.applied();
 

@@ -1,8 +1,10 @@
 #include "projections/replay.h"
 
 #include <map>
+#include <optional>
 
 #include "events/codec.h"
+#include "events/embedded_log.h"
 #include "events/kafka_log.h"
 #include "projections/projector.h"
 
@@ -11,10 +13,25 @@ namespace regledger::projections {
 replayer::replayer(events::rocks_store& target, const read_model& reads)
     : target_(target), reads_(reads), tree_(target) {}
 
+replayer::replayer(events::rocks_store& target, const read_model& reads, fresh_store fresh)
+    : replayer(target, reads) {
+    fresh_ = true;
+    copy_log_ = fresh.copy_log;
+    behind_ = std::make_unique<events::write_behind>(target);
+}
+
+result<void> replayer::write(rocksdb::WriteBatch& batch) {
+    if (behind_) return behind_->write(std::move(batch));
+    return target_.write(batch);
+}
+
 result<replayer::stream_state*> replayer::load(const stream_id& id) {
     if (auto it = states_.find(id); it != states_.end()) return &it->second;
     stream_state s;
-    if (id.value().starts_with("acct-")) {
+    if (fresh_) {
+        // A stream this replay has not seen is not in a fresh store either.
+        if (id.value().starts_with("acct-")) s.state = account_state{};
+    } else if (id.value().starts_with("acct-")) {
         BOOST_OUTCOME_TRY(auto a, reads_.load_account(account_id(id.value().substr(5))));
         s.state = std::move(a);
     } else {
@@ -27,22 +44,43 @@ result<replayer::stream_state*> replayer::load(const stream_id& id) {
 
 result<void> replayer::apply(std::span<const events::stored_record> records) {
     if (records.empty()) return success();
-    projection_batch rows(target_);
-    // The states before this batch, for the streams it touches.
+    std::optional<projection_batch> holder;
+    if (fresh_) {
+        holder.emplace(target_, counters_);
+    } else {
+        holder.emplace(target_);
+    }
+    projection_batch& rows = *holder;
+    // The states before this batch, for the streams it touches (a fresh
+    // store's are written by finish()).
     std::map<stream_id, std::variant<registration_state, account_state>> before;
+    // The command of the first record, when it is a command's.
+    std::optional<command_id> continued;
+    std::optional<command_id> last_command;
     // command id -> outcome, in the order the commands appear.
     std::map<command_id, stored_outcome> outcomes;
     for (const auto& r : records) {
         BOOST_OUTCOME_TRY(auto rec, events::decode(r.value));
         const envelope& env = rec.envelope;
         BOOST_OUTCOME_TRY(tree_.append(rows.batch(), r.position, rec, r.value));
+        if (copy_log_) {
+            rows.batch().Put(target_.cf(events::embedded_log::column_family),
+                             events::embedded_log::key_of(r.position.offset.value()),
+                             rocksdb::Slice(reinterpret_cast<const char*>(r.value.data()), r.value.size()));
+        }
         if (is_ledger_stream(env.stream_id)) {
             // A checkpoint: no state, no command outcome.
             rows.on_ledger_event(rec, r.value);
             continue;
         }
+        if (&r == &records.front()) continued = env.command_id;
+        last_command = env.command_id;
         BOOST_OUTCOME_TRY(stream_state * s, load(env.stream_id));
-        before.try_emplace(env.stream_id, s->state);
+        if (fresh_) {
+            s->unsettled = true;
+        } else {
+            before.try_emplace(env.stream_id, s->state);
+        }
         if (auto* reg = std::get_if<registration_state>(&s->state)) {
             rows.on_registration_event(*reg, rec, r.value);
             *reg = evolve(std::move(*reg), rec.event);
@@ -62,15 +100,27 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
         o.to_version = env.version.value();
         o.positions.push_back(r.position);
     }
-    for (const auto& [id, o] : outcomes) {
-        // A command's events may span two replay batches: merge with what the
-        // target already holds for it.
-        stored_outcome merged = o;
-        if (auto earlier = reads_.outcome_of(id); earlier && earlier->ok && earlier->stream == o.stream) {
-            merged.from_version = earlier->from_version;
-            merged.positions.insert(merged.positions.begin(), earlier->positions.begin(), earlier->positions.end());
+    // A command's events are contiguous in the log, so only the first
+    // record's may have begun in an earlier batch: merge its outcome with what
+    // the target already holds for it.
+    for (auto& [id, o] : outcomes) {
+        if (id == continued) {
+            std::optional<stored_outcome> earlier;
+            if (!fresh_) {
+                earlier = reads_.outcome_of(id);
+            } else if (last_outcome_ && last_outcome_->first == id) {
+                earlier = std::move(last_outcome_->second);
+            }
+            if (earlier && earlier->ok && earlier->stream == o.stream) {
+                o.from_version = earlier->from_version;
+                o.positions.insert(o.positions.begin(), earlier->positions.begin(), earlier->positions.end());
+            }
         }
-        rows.on_command(id, merged);
+        rows.on_command(id, o);
+    }
+    if (fresh_) {
+        last_outcome_.reset();
+        if (last_command) last_outcome_.emplace(*last_command, std::move(outcomes.at(*last_command)));
     }
     for (const auto& [id, was] : before) {
         const stream_state& s = states_.at(id);
@@ -84,9 +134,33 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
     tree_.finish(rows.batch());
     rows.on_checkpoint(last.partition, log_offset(last.offset.value() + 1));
     rows.finish();
-    BOOST_OUTCOME_TRY(target_.write(rows.batch()));
+    BOOST_OUTCOME_TRY(write(rows.batch()));
     applied_ += records.size();
     return success();
+}
+
+result<void> replayer::finish(std::size_t streams_per_batch) {
+    if (!fresh_) return success();
+    auto it = states_.begin();
+    while (it != states_.end()) {
+        projection_batch rows(target_, counters_);
+        for (std::size_t n = 0; n < streams_per_batch && it != states_.end(); ++it) {
+            stream_state& s = it->second;
+            if (!s.unsettled) continue;
+            s.unsettled = false;
+            ++n;
+            if (const auto* reg = std::get_if<registration_state>(&s.state)) {
+                rows.on_registration_settled(registration_state{}, *reg, s.head);
+            } else {
+                rows.on_account_settled(std::get<account_state>(s.state), s.head);
+            }
+        }
+        BOOST_OUTCOME_TRY(write(rows.batch()));
+    }
+    projection_batch rows(target_, counters_);
+    rows.write_counters();
+    BOOST_OUTCOME_TRY(write(rows.batch()));
+    return behind_->drain();
 }
 
 result<std::uint64_t> catch_up(events::rocks_store& store, const events::event_log& log, const read_model& reads) {

@@ -7,10 +7,20 @@
 // of every command they belong to (derived from the envelopes: a command id
 // and its versions), and the checkpoint after the last record.
 //
+// Into a fresh store (rebuild, verify) the replayer works in bulk: every
+// state it has seen stays in memory anyway, so the rows derived from a
+// stream's state (its document, indexes, timers, status count, head) are
+// written once per stream, by finish(), from the final state, instead of once
+// per apply() that touched it; apply() writes the per-event rows alone. The
+// store holds the same rows either way once finish() has returned.
+//
 // Thread-safety: one thread.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
 #include <span>
 #include <unordered_map>
 #include <variant>
@@ -19,6 +29,7 @@
 #include "events/event_log.h"
 #include "events/rocks_store.h"
 #include "projections/audit.h"
+#include "projections/projector.h"
 #include "projections/read_model.h"
 
 namespace regledger::projections {
@@ -29,24 +40,48 @@ public:
     // replayer has not seen yet (pass a read model over `target` itself; a
     // fresh store simply has none).
     replayer(events::rocks_store& target, const read_model& reads);
+    // `target` is empty and nothing reads it before finish(); its writes go
+    // on a thread of their own (events::write_behind). `copy_log`: the
+    // records themselves go into the target's `log` family too (the embedded
+    // log's rebuild).
+    struct fresh_store {
+        bool copy_log = false;
+    };
+    replayer(events::rocks_store& target, const read_model& reads, fresh_store fresh);
 
     // REQUIRES: records in log order, all of one partition, none already
     // applied to `target`.
     [[nodiscard]] result<void> apply(std::span<const events::stored_record> records);
 
+    // Fresh store: writes every stream's state rows, `streams_per_batch` to a
+    // WriteBatch, and the counters, then waits for every write to end.
+    // Otherwise nothing to do.
+    [[nodiscard]] result<void> finish(std::size_t streams_per_batch = 4096);
     std::uint64_t applied() const noexcept { return applied_; }
+    std::uint64_t streams() const noexcept { return states_.size(); }
 
 private:
     struct stream_state {
         std::variant<registration_state, account_state> state;
         digest head;
+        // Fresh store: touched since finish() last wrote its rows.
+        bool unsettled = false;
     };
     result<stream_state*> load(const stream_id& id);
+    result<void> write(rocksdb::WriteBatch& batch);
 
     events::rocks_store& target_;
     const read_model& reads_;
     std::unordered_map<stream_id, stream_state> states_;
     audit_tree tree_;
+    bool fresh_ = false;
+    bool copy_log_ = false;
+    std::unique_ptr<events::write_behind> behind_;
+    // Fresh store: the counters of every batch so far (written by finish()),
+    // and the outcome of the last command applied, which the next batch may
+    // continue.
+    counter_values counters_;
+    std::optional<std::pair<command_id, stored_outcome>> last_outcome_;
     std::uint64_t applied_ = 0;
 };
 

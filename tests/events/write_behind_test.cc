@@ -1,0 +1,80 @@
+// events::write_behind: batches written on a thread of their own, in order;
+// a failed write reported and everything after it dropped.
+
+#include <doctest/doctest.h>
+
+#include <array>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "events/rocks_store.h"
+#include "tests/temp_dir.h"
+
+namespace regledger {
+namespace {
+
+constexpr std::array<std::string_view, 1> families{"rows"};
+
+std::string get(events::rocks_store& store, const std::string& key) {
+    std::string value;
+    const auto status = store.db().Get(rocksdb::ReadOptions(), store.cf("rows"), key, &value);
+    return status.ok() ? value : "<" + status.ToString() + ">";
+}
+
+}  // namespace
+
+TEST_CASE("write_behind: every batch is written, in the order given, once drain() returns") {
+    testing::temp_dir dir("write-behind");
+    events::store_options o;
+    o.dir = dir.path();
+    o.sync_writes = false;
+    auto store = events::rocks_store::open(o, families);
+    REQUIRE(store.has_value());
+    {
+        events::write_behind behind(*store.value(), 2);
+        for (int i = 0; i < 300; ++i) {
+            rocksdb::WriteBatch batch;
+            // One key every batch rewrites (the last write wins: order), and
+            // one key of its own (none is lost).
+            batch.Put(store.value()->cf("rows"), "last", std::to_string(i));
+            batch.Put(store.value()->cf("rows"), fmt::format("k{:03}", i), std::to_string(i));
+            REQUIRE(behind.write(std::move(batch)).has_value());
+        }
+        REQUIRE(behind.drain().has_value());
+        CHECK(get(*store.value(), "last") == "299");
+        for (int i = 0; i < 300; ++i) CHECK(get(*store.value(), fmt::format("k{:03}", i)) == std::to_string(i));
+        // It goes on after a drain.
+        rocksdb::WriteBatch batch;
+        batch.Put(store.value()->cf("rows"), "last", "after");
+        REQUIRE(behind.write(std::move(batch)).has_value());
+    }
+    // The destructor drains.
+    CHECK(get(*store.value(), "last") == "after");
+}
+
+TEST_CASE("write_behind: a failed write is returned, and nothing after it is written") {
+    testing::temp_dir dir("write-behind");
+    events::store_options o;
+    o.dir = dir.path();
+    REQUIRE(events::rocks_store::open(o, families).has_value());
+    o.read_only = true;
+    auto store = events::rocks_store::open(o, families);
+    REQUIRE(store.has_value());
+    events::write_behind behind(*store.value());
+    rocksdb::WriteBatch refused;
+    refused.Put(store.value()->cf("rows"), "a", "1");
+    // Queued: the write itself fails on the other thread.
+    REQUIRE(behind.write(std::move(refused)).has_value());
+    const auto drained = behind.drain();
+    REQUIRE_FALSE(drained.has_value());
+    CHECK(drained.error().category() == events::store_category());
+    rocksdb::WriteBatch next;
+    next.Put(store.value()->cf("rows"), "b", "2");
+    const auto later = behind.write(std::move(next));
+    REQUIRE_FALSE(later.has_value());
+    CHECK(later.error() == drained.error());
+}
+
+}  // namespace regledger
