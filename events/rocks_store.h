@@ -51,6 +51,11 @@ struct store_options {
     // and only then used (rebuild's fresh store): whatever was not flushed is
     // lost in a crash.
     bool disable_wal = false;
+    // For a store filled in bulk before anything reads it (rebuild's fresh
+    // store): memtables are plain vectors, sorted when they are flushed, so an
+    // insert is an append instead of a skip-list search. A read before the
+    // flush sorts a copy of the memtable: correct, but slow.
+    bool bulk_load = false;
     // Open without taking the directory's lock and refuse every write (for
     // verification beside a running server).
     bool read_only = false;
