@@ -35,7 +35,7 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
                                                 const std::filesystem::path& fresh_dir, const rebuild_options& options) {
     const auto started = std::chrono::steady_clock::now();
     const auto families = families_for(options);
-    const bool copy_log = !options.kafka;
+    const bool copy_log = options.copy_log && !options.kafka;
     rebuild_report report;
     events::store_options target_options;
     target_options.dir = fresh_dir;

@@ -34,6 +34,9 @@ struct rebuild_options {
     // the data directory then holds the read models alone.
     std::optional<events::kafka_options> kafka;
     std::size_t read_batch_records = 8192;
+    // The embedded log's records go into the fresh store too (a rebuild);
+    // verify, which only compares the read models, leaves them out.
+    bool copy_log = true;
     // Records replayed so far, and in all.
     std::function<void(std::uint64_t done, std::uint64_t total)> progress;
 };
