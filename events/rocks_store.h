@@ -56,6 +56,9 @@ struct store_options {
     // insert is an append instead of a skip-list search. A read before the
     // flush sorts a copy of the memtable: correct, but slow.
     bool bulk_load = false;
+    // Compress table files (Snappy). A scratch store removed after one read
+    // (verify's) is faster without.
+    bool compress = true;
     // Open without taking the directory's lock and refuse every write (for
     // verification beside a running server).
     bool read_only = false;

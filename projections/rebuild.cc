@@ -46,6 +46,7 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
     target_options.sync_writes = false;
     target_options.disable_wal = true;
     target_options.bulk_load = true;
+    target_options.compress = options.compress;
     auto target = events::rocks_store::open(target_options, families);
     if (!target) return fmt::format("cannot create {}: {}", fresh_dir.string(), target.error().message());
     // The read model over the fresh store asks the source log for positions.

@@ -37,6 +37,9 @@ struct rebuild_options {
     // The embedded log's records go into the fresh store too (a rebuild);
     // verify, which only compares the read models, leaves them out.
     bool copy_log = true;
+    // The fresh store's table files are compressed (a rebuild keeps them;
+    // verify removes its scratch store once compared).
+    bool compress = true;
     // Records replayed so far, and in all.
     std::function<void(std::uint64_t done, std::uint64_t total)> progress;
 };

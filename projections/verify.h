@@ -26,7 +26,8 @@ struct verify_store_options {
     std::optional<events::kafka_options> kafka;
     // Where the scratch store goes (removed afterwards); default DIR.verify.
     std::optional<std::filesystem::path> scratch_dir;
-    // phase ("log", "replay", "compare"), done, total.
+    // phase, done, total. Phases: "log", "replay", "compare" on a Kafka log;
+    // "log and replay" (the two side by side), "compare" on the embedded one.
     std::function<void(std::string_view phase, std::uint64_t done, std::uint64_t total)> progress;
     // The ledger's public key: every checkpoint's signature is checked with
     // it. Without it the checkpoints' roots are still checked.
