@@ -75,6 +75,11 @@ result<std::vector<stored_record>> embedded_log::read(log_position from, std::si
     if (from.partition.value() != 0) return out;
     const std::int64_t end = end_.load();
     rocksdb::ReadOptions options;
+    // Reads of the log are scans (catch-up, rebuild, verify, export, tail):
+    // keep them out of the block cache the point lookups live in, and read
+    // ahead.
+    options.fill_cache = false;
+    options.readahead_size = 2u << 20;
     const std::string upper = key_of(end);
     rocksdb::Slice upper_bound(upper);
     options.iterate_upper_bound = &upper_bound;

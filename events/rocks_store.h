@@ -54,7 +54,8 @@ struct store_options {
     // For a store filled in bulk before anything reads it (rebuild's fresh
     // store): memtables are plain vectors, sorted when they are flushed, so an
     // insert is an append instead of a skip-list search. A read before the
-    // flush sorts a copy of the memtable: correct, but slow.
+    // flush sorts a copy of the memtable: correct, but slow. No compactions
+    // while it is open.
     bool bulk_load = false;
     // Compress table files (Snappy). A scratch store removed after one read
     // (verify's) is faster without.

@@ -166,8 +166,8 @@ std::optional<stored_outcome> decode_outcome(std::string_view value) {
 
 projection_batch::projection_batch(events::rocks_store& store) : store_(store) {}
 
-projection_batch::projection_batch(events::rocks_store& store, counter_values& counters)
-    : store_(store), counters_(&counters), shared_(true) {}
+projection_batch::projection_batch(events::rocks_store& store, counter_values& counters, std::size_t reserve_bytes)
+    : store_(store), batch_(reserve_bytes), counters_(&counters), shared_(true) {}
 
 std::int64_t& projection_batch::counter(std::string_view family, const std::string& key) {
     auto id = std::make_pair(std::string(family), key);

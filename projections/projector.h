@@ -60,7 +60,9 @@ public:
     // Bulk, into a fresh store that nothing else writes: the counters live in
     // `counters` from one batch to the next, a counter not in it is zero, and
     // finish() leaves them out of the batch; write_counters() writes them.
-    projection_batch(events::rocks_store& store, counter_values& counters);
+    // `reserve_bytes`: room made in the WriteBatch up front, so that a large
+    // batch is not copied each time it outgrows its buffer.
+    projection_batch(events::rocks_store& store, counter_values& counters, std::size_t reserve_bytes = 0);
     projection_batch(const projection_batch&) = delete;
     projection_batch& operator=(const projection_batch&) = delete;
 

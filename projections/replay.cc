@@ -46,7 +46,11 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
     if (records.empty()) return success();
     std::optional<projection_batch> holder;
     if (fresh_) {
-        holder.emplace(target_, counters_);
+        // Each record's bytes go in once as its history row (and once more as
+        // the log's copy), with its Merkle rows and outcome beside them.
+        std::size_t bytes = 0;
+        for (const auto& r : records) bytes += r.value.size() * (copy_log_ ? 2 : 1) + 512;
+        holder.emplace(target_, counters_, bytes);
     } else {
         holder.emplace(target_);
     }
