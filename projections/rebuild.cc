@@ -1,6 +1,7 @@
 #include "projections/rebuild.h"
 
 #include <chrono>
+#include <future>
 #include <memory>
 
 #include <fmt/format.h>
@@ -64,16 +65,24 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
         if (!source_log.owns(partition)) continue;
         auto end = source_log.end(partition);
         if (!end) return fmt::format("cannot read the log: {}", end.error().message());
+        // The next batch is read on another thread while this one is
+        // replayed.
+        auto read_from = [&, partition](log_offset from) {
+            return source_log.read({partition, from}, options.read_batch_records);
+        };
+        auto ahead = std::async(std::launch::async, read_from, log_offset(0));
         for (log_offset next(0); next < end.value();) {
-            auto records = source_log.read({partition, next}, options.read_batch_records);
+            auto records = ahead.get();
             if (!records) {
                 return fmt::format("cannot read the log at {}:{}: {}", p, next.value(), records.error().message());
             }
             if (records.value().empty()) break;
+            const log_offset after(records.value().back().position.offset.value() + 1);
+            if (after < end.value()) ahead = std::async(std::launch::async, read_from, after);
             if (auto applied = replay.apply(records.value()); !applied) {
                 return fmt::format("cannot replay the log at {}:{}: {}", p, next.value(), applied.error().message());
             }
-            next = log_offset(records.value().back().position.offset.value() + 1);
+            next = after;
             if (options.progress) options.progress(replay.applied(), total);
         }
     }
