@@ -70,16 +70,23 @@ void embedded_log::abort() noexcept {
     has_staged_ = false;
 }
 
+namespace {
+// Reads of more records than this are scans.
+constexpr std::size_t scan_records = 1'000;
+}  // namespace
+
 result<std::vector<stored_record>> embedded_log::read(log_position from, std::size_t max_records) const {
     std::vector<stored_record> out;
     if (from.partition.value() != 0) return out;
     const std::int64_t end = end_.load();
     rocksdb::ReadOptions options;
-    // Reads of the log are scans (catch-up, rebuild, verify, export, tail):
-    // keep them out of the block cache the point lookups live in, and read
-    // ahead.
-    options.fill_cache = false;
-    options.readahead_size = 2u << 20;
+    // A read of many records is a scan (catch-up, rebuild, verify, export):
+    // keep it out of the block cache the point lookups live in, and read
+    // ahead. A page of the API's events (at most 1,000) reads what it needs.
+    if (max_records > scan_records) {
+        options.fill_cache = false;
+        options.readahead_size = 2u << 20;
+    }
     const std::string upper = key_of(end);
     rocksdb::Slice upper_bound(upper);
     options.iterate_upper_bound = &upper_bound;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -35,57 +36,57 @@ std::uintmax_t wal_bytes(const std::filesystem::path& dir) {
     return bytes;
 }
 
+// An unsynced store of the one family in `dir`.
+std::unique_ptr<events::rocks_store> open_store(const std::filesystem::path& dir) {
+    events::store_options o;
+    o.dir = dir;
+    o.sync_writes = false;
+    auto store = events::rocks_store::open(o, families);
+    REQUIRE(store.has_value());
+    return std::move(store).value();
+}
+
 }  // namespace
 
 TEST_CASE("rocks_store: a clean close flushes, so the next open has no write-ahead log to replay") {
     testing::temp_dir dir("rocks-store");
-    events::store_options o;
-    o.dir = dir.path();
-    o.sync_writes = false;
     {
-        auto store = events::rocks_store::open(o, families);
-        REQUIRE(store.has_value());
+        auto store = open_store(dir.path());
         for (int i = 0; i < 100; ++i) {
             rocksdb::WriteBatch batch;
-            batch.Put(store.value()->cf("rows"), fmt::format("k{:03}", i), std::string(1000, 'x'));
-            REQUIRE(store.value()->write(batch).has_value());
+            batch.Put(store->cf("rows"), fmt::format("k{:03}", i), std::string(1000, 'x'));
+            REQUIRE(store->write(batch).has_value());
         }
         // Written, and so far only in the log.
         CHECK(wal_bytes(dir.path()) > 100 * 1000);
     }
     CHECK(wal_bytes(dir.path()) == 0);
-    auto store = events::rocks_store::open(o, families);
-    REQUIRE(store.has_value());
-    CHECK(get(*store.value(), "k099") == std::string(1000, 'x'));
+    CHECK(get(*open_store(dir.path()), "k099") == std::string(1000, 'x'));
 }
 
 TEST_CASE("write_behind: every batch is written, in the order given, once drain() returns") {
     testing::temp_dir dir("write-behind");
-    events::store_options o;
-    o.dir = dir.path();
-    o.sync_writes = false;
-    auto store = events::rocks_store::open(o, families);
-    REQUIRE(store.has_value());
+    const auto store = open_store(dir.path());
     {
-        events::write_behind behind(*store.value(), 2);
+        events::write_behind behind(*store, 2);
         for (int i = 0; i < 300; ++i) {
             rocksdb::WriteBatch batch;
             // One key every batch rewrites (the last write wins: order), and
             // one key of its own (none is lost).
-            batch.Put(store.value()->cf("rows"), "last", std::to_string(i));
-            batch.Put(store.value()->cf("rows"), fmt::format("k{:03}", i), std::to_string(i));
+            batch.Put(store->cf("rows"), "last", std::to_string(i));
+            batch.Put(store->cf("rows"), fmt::format("k{:03}", i), std::to_string(i));
             REQUIRE(behind.write(std::move(batch)).has_value());
         }
         REQUIRE(behind.drain().has_value());
-        CHECK(get(*store.value(), "last") == "299");
-        for (int i = 0; i < 300; ++i) CHECK(get(*store.value(), fmt::format("k{:03}", i)) == std::to_string(i));
+        CHECK(get(*store, "last") == "299");
+        for (int i = 0; i < 300; ++i) CHECK(get(*store, fmt::format("k{:03}", i)) == std::to_string(i));
         // It goes on after a drain.
         rocksdb::WriteBatch batch;
-        batch.Put(store.value()->cf("rows"), "last", "after");
+        batch.Put(store->cf("rows"), "last", "after");
         REQUIRE(behind.write(std::move(batch)).has_value());
     }
     // The destructor drains.
-    CHECK(get(*store.value(), "last") == "after");
+    CHECK(get(*store, "last") == "after");
 }
 
 TEST_CASE("write_behind: a failed write is returned, and nothing after it is written") {
