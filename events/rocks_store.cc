@@ -83,6 +83,11 @@ result<std::unique_ptr<rocks_store>> rocks_store::open(const store_options& opti
         // hold writes back for with compactions off, and the next open with
         // the usual options compacts them in the background.
         cf_options.disable_auto_compactions = true;
+        // Two flushes at once (RocksDB's default here is one): a full
+        // memtable is sorted and written while the next fills, and the
+        // final flush of every family takes both cores.
+        db_options.max_background_flushes = 2;
+        db_options.env->SetBackgroundThreads(2, rocksdb::Env::Priority::HIGH);
     }
 
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;

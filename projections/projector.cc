@@ -164,6 +164,11 @@ std::optional<stored_outcome> decode_outcome(std::string_view value) {
     return o;
 }
 
+bool outcome_outside_log(std::string_view value) {
+    const auto outcome = decode_outcome(value);
+    return outcome && (!outcome->ok || outcome->from_version > outcome->to_version);
+}
+
 projection_batch::projection_batch(events::rocks_store& store) : store_(store) {}
 
 projection_batch::projection_batch(events::rocks_store& store, counter_values& counters, std::size_t reserve_bytes)

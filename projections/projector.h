@@ -48,6 +48,9 @@ struct stored_outcome {
 };
 std::string encode_outcome(const stored_outcome& outcome);
 std::optional<stored_outcome> decode_outcome(std::string_view value);
+// Whether an encoded outcome is one the log does not imply: a rejection, or
+// a command that appended nothing. A rebuild keeps these from the old store.
+bool outcome_outside_log(std::string_view value);
 
 // Counters as a projection_batch reads and changes them: (family, key) ->
 // value.

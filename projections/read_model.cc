@@ -435,4 +435,15 @@ std::vector<std::pair<std::string, std::string>> read_model::dump(std::string_vi
     return rows;
 }
 
+result<void> read_model::scan(std::string_view family,
+                              const std::function<void(std::string_view key, std::string_view value)>& row) const {
+    rocksdb::ReadOptions options;
+    options.fill_cache = false;
+    options.readahead_size = 2u << 20;
+    std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(options, store_.cf(family)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) row(it->key().ToStringView(), it->value().ToStringView());
+    if (!it->status().ok()) return events::to_error_code(it->status());
+    return success();
+}
+
 }  // namespace regledger::projections

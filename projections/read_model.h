@@ -91,6 +91,10 @@ public:
 
     // Every row of one column family, for comparing a store with a rebuild.
     std::vector<std::pair<std::string, std::string>> dump(std::string_view family) const;
+    // Calls `row` with every row of one column family in key order, read as
+    // one pass (no block cache, read-ahead); the views last for the call.
+    [[nodiscard]] result<void> scan(std::string_view family,
+              const std::function<void(std::string_view key, std::string_view value)>& row) const;
 
     events::rocks_store& store() const noexcept { return store_; }
 

@@ -1,8 +1,12 @@
 #include "projections/rebuild.h"
 
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -53,7 +57,21 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
     // The read model over the fresh store asks the source log for positions.
     read_model target_reads(*target.value(), source_log);
 
-    replayer replay(*target.value(), target_reads, replayer::fresh_store{.copy_log = copy_log});
+    // Rejected commands, and commands that changed nothing (a repeated
+    // objection, a timer no longer relevant), leave nothing in the log; their
+    // outcomes are kept so that a repeated command id still gets its first
+    // answer. They are picked out of the source store on a thread of their
+    // own while the log is replayed.
+    auto kept_outcomes = std::async(std::launch::async, [&, commands = target.value()->cf(cf::commands)] {
+        rocksdb::WriteBatch kept;
+        auto scanned = source_reads.scan(cf::commands, [&](std::string_view id, std::string_view value) {
+            if (!outcome_outside_log(value)) return;
+            kept.Put(commands, rocksdb::Slice(id.data(), id.size()), rocksdb::Slice(value.data(), value.size()));
+        });
+        return scanned ? result<rocksdb::WriteBatch>(std::move(kept)) : result<rocksdb::WriteBatch>(scanned.error());
+    });
+
+    auto replay = std::make_unique<replayer>(*target.value(), target_reads, replayer::fresh_store{.copy_log = copy_log});
     std::uint64_t total = 0;
     for (std::int32_t p = 0; p < source_log.partition_count(); ++p) {
         auto end = source_log.end(partition_id(p));
@@ -79,38 +97,44 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
             if (records.value().empty()) break;
             const log_offset after(records.value().back().position.offset.value() + 1);
             if (after < end.value()) ahead = std::async(std::launch::async, read_from, after);
-            if (auto applied = replay.apply(records.value()); !applied) {
+            if (auto applied = replay->apply(records.value()); !applied) {
                 return fmt::format("cannot replay the log at {}:{}: {}", p, next.value(), applied.error().message());
             }
             next = after;
-            if (options.progress) options.progress(replay.applied(), total);
+            if (options.progress) options.progress(replay->applied(), total);
         }
     }
-    if (auto settled = replay.finish(); !settled) {
+    if (auto settled = replay->finish(options.settle_streams_per_batch); !settled) {
         return "cannot write the streams' read models: " + settled.error().message();
     }
-    report.records = replay.applied();
+    report.records = replay->applied();
+    // Every stream's state (a gigabyte at a million events) is freed on
+    // another thread while the rest is written and flushed.
+    std::jthread freeing([r = std::move(replay)]() mutable { r.reset(); });
 
-    // Rejected commands, and commands that changed nothing (a repeated
-    // objection, a timer no longer relevant), leave nothing in the log; keep
-    // their outcomes so a repeated command id still gets its first answer.
-    rocksdb::WriteBatch kept;
-    for (const auto& [id, value] : source_reads.dump(cf::commands)) {
-        const auto outcome = decode_outcome(value);
-        if (outcome && (!outcome->ok || outcome->from_version > outcome->to_version)) {
-            kept.Put(target.value()->cf(cf::commands), id, value);
-            ++report.outcomes_kept;
-        }
-    }
-    if (auto w = target.value()->write(kept); !w) return "cannot write the kept outcomes: " + w.error().message();
+    auto kept = kept_outcomes.get();
+    if (!kept) return "cannot read the outcomes to keep: " + kept.error().message();
+    report.outcomes_kept = kept.value().Count();
+    if (auto w = target.value()->write(kept.value()); !w) return "cannot write the kept outcomes: " + w.error().message();
     report.streams = target_reads.dump(cf::streams).size();
-    rocksdb::FlushOptions flush;
-    flush.wait = true;
+    // The families are flushed two at a time (a flush sorts a vector
+    // memtable and writes its table file on one thread).
     auto& db = target.value()->db();
-    for (std::string_view family : families) {
-        if (auto st = db.Flush(flush, target.value()->cf(family)); !st.ok()) {
-            return "cannot flush the fresh store: " + st.ToString();
+    std::atomic<std::size_t> next_family{0};
+    std::array<rocksdb::Status, 2> flushed;
+    auto flush_some = [&](rocksdb::Status& status) {
+        rocksdb::FlushOptions flush;
+        flush.wait = true;
+        for (std::size_t f; status.ok() && (f = next_family.fetch_add(1)) < families.size();) {
+            status = db.Flush(flush, target.value()->cf(families[f]));
         }
+    };
+    {
+        std::jthread helper(flush_some, std::ref(flushed[1]));
+        flush_some(flushed[0]);
+    }
+    for (const auto& st : flushed) {
+        if (!st.ok()) return "cannot flush the fresh store: " + st.ToString();
     }
     if (auto st = db.SyncWAL(); !st.ok()) return "cannot sync the fresh store: " + st.ToString();
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -34,6 +34,9 @@ struct rebuild_options {
     // the data directory then holds the read models alone.
     std::optional<events::kafka_options> kafka;
     std::size_t read_batch_records = 8192;
+    // Streams whose state rows go into one WriteBatch at the end (replayer::
+    // finish()).
+    std::size_t settle_streams_per_batch = 4096;
     // The embedded log's records go into the fresh store too (a rebuild);
     // verify, which only compares the read models, leaves them out.
     bool copy_log = true;

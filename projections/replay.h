@@ -14,7 +14,7 @@
 // per apply() that touched it; apply() writes the per-event rows alone. The
 // store holds the same rows either way once finish() has returned.
 //
-// Thread-safety: one thread.
+// Thread-safety: one thread calls it (finish() uses a second one of its own).
 #pragma once
 
 #include <cstdint>
@@ -54,8 +54,8 @@ public:
     [[nodiscard]] result<void> apply(std::span<const events::stored_record> records);
 
     // Fresh store: writes every stream's state rows, `streams_per_batch` to a
-    // WriteBatch, and the counters, then waits for every write to end.
-    // Otherwise nothing to do.
+    // WriteBatch, built on two threads, and the counters, then waits for
+    // every write to end. Otherwise nothing to do.
     [[nodiscard]] result<void> finish(std::size_t streams_per_batch = 4096);
     std::uint64_t applied() const noexcept { return applied_; }
     std::uint64_t streams() const noexcept { return states_.size(); }
