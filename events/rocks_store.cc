@@ -72,6 +72,7 @@ result<std::unique_ptr<rocks_store>> rocks_store::open(const store_options& opti
     cf_options.memtable_prefix_bloom_size_ratio = 0.02;
     cf_options.memtable_whole_key_filtering = true;
     if (!options.compress) cf_options.compression = rocksdb::kNoCompression;
+    if (!options.compact) cf_options.disable_auto_compactions = true;
     if (options.bulk_load) {
         cf_options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
         cf_options.memtable_prefix_bloom_size_ratio = 0;

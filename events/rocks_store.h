@@ -57,6 +57,9 @@ struct store_options {
     // flush sorts a copy of the memtable: correct, but slow. No compactions
     // while it is open.
     bool bulk_load = false;
+    // Compact table files in the background. A store read once and then
+    // removed (a rebuild's source, swapped out and deleted) is spared it.
+    bool compact = true;
     // Compress table files (Snappy). A scratch store removed after one read
     // (verify's) is faster without.
     bool compress = true;

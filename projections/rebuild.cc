@@ -156,6 +156,8 @@ result<rebuild_report, std::string> rebuild(const rebuild_options& options) {
         events::store_options source_options;
         source_options.dir = dir;
         source_options.create_if_missing = false;
+        // Read once, then swapped out and removed: compacting it is wasted.
+        source_options.compact = false;
         auto source = events::rocks_store::open(source_options, families_for(options));
         if (!source) return fmt::format("cannot open {}: {}", dir.string(), source.error().message());
         auto source_log = open_source_log(*source.value(), options);
