@@ -83,6 +83,7 @@ public:
     rocksdb::DB& db() noexcept { return *db_; }
     // REQUIRES: `name` was given to open().
     rocksdb::ColumnFamilyHandle* cf(std::string_view name) const;
+    bool has(std::string_view family) const noexcept { return families_.contains(family); }
 
     // Writes `batch` atomically; synced when options.sync_writes.
     [[nodiscard]] result<void> write(rocksdb::WriteBatch& batch);
@@ -103,7 +104,9 @@ private:
 // A failed write is returned by the next write() or by drain(), and every
 // batch after it is dropped. The destructor drains, dropping the result.
 //
-// Thread-safety: write() and drain() from one thread.
+// Thread-safety: write() from any thread (batches from two threads are
+// written in the order their write() calls took them); drain() once no
+// write() is running.
 class write_behind {
 public:
     explicit write_behind(rocks_store& store, std::size_t depth = 2);

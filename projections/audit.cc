@@ -100,14 +100,17 @@ std::optional<checkpoint_entry> audit_reads::entry(std::string_view key, std::st
     checkpoint_entry e;
     e.version = stream_version(get_u64(value, 0));
     e.leaf = get_u64(value, 8);
-    std::string bytes;
+    std::string history_row;
     if (!store_.db()
              .Get(rocksdb::ReadOptions(), store_.cf(cf::history), history_key(ledger_stream(partition.value()), e.version),
-                  &bytes)
+                  &history_row)
              .ok()) {
         return std::nullopt;
     }
-    auto rec = events::decode(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+    const auto bytes = history_record(store_, std::move(history_row), rocksdb::ReadOptions());
+    if (!bytes) return std::nullopt;
+    auto rec = events::decode(
+        std::span(reinterpret_cast<const std::uint8_t*>(bytes.value().data()), bytes.value().size()));
     if (!rec) return std::nullopt;
     const auto* c = std::get_if<ledger_checkpointed>(&rec.value().event);
     if (c == nullptr) return std::nullopt;

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "events/embedded_log.h"
+
 namespace regledger::projections {
 
 void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
@@ -52,6 +54,15 @@ std::string history_key(const stream_id& stream, stream_version version) {
     std::string key = history_prefix(stream);
     put_u64(key, version.value());
     return key;
+}
+
+result<std::string> history_record(events::rocks_store& store, std::string row, const rocksdb::ReadOptions& options) {
+    if (!store.has(events::embedded_log::column_family)) return row;
+    std::string bytes;
+    const auto status = store.db().Get(options, store.cf(events::embedded_log::column_family), row, &bytes);
+    if (status.IsNotFound()) return make_error_code(events::store_errc::corruption);
+    if (!status.ok()) return events::to_error_code(status);
+    return bytes;
 }
 
 std::string by_subject_key(std::string_view uscc, const registration_id& reg) {

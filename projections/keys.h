@@ -7,7 +7,10 @@
 //   family            key                                        value
 //   directory         registration id                            JSON registration head (documents.h)
 //   applications      application id                             registration id \0 JSON application document
-//   history           stream id \0 U64 version                   encoded event record (events/codec.h)
+//   history           stream id \0 U64 version                   encoded event record (events/codec.h);
+//                                                                with the embedded log in the same store,
+//                                                                the record's key in `log` instead (a
+//                                                                copy would double every event's bytes)
 //   by_code           registration code                          registration id
 //   by_subject        uscc \0 registration id                    ""
 //   by_status_expiry  U8 status \0 I32 valid_until days \0 reg id  ""   (days = INT32_MAX when none)
@@ -40,6 +43,7 @@
 #include "engine/ids.h"
 #include "engine/time.h"
 #include "engine/vocabulary.h"
+#include "events/rocks_store.h"
 
 namespace regledger::projections {
 
@@ -84,6 +88,11 @@ inline constexpr char sep = '\0';
 
 std::string history_key(const stream_id& stream, stream_version version);
 std::string history_prefix(const stream_id& stream);
+// The encoded event record a history row stands for: the row itself, or in
+// a store that holds the embedded log, the log record it names (read with
+// `options`); store_errc::corruption when that record is missing.
+[[nodiscard]] result<std::string> history_record(events::rocks_store& store, std::string row,
+                                                 const rocksdb::ReadOptions& options);
 std::string by_subject_key(std::string_view uscc, const registration_id& reg);
 std::string by_status_expiry_key(registration_status status, std::optional<calendar_date> valid_until,
                                  const registration_id& reg);

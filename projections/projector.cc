@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "events/embedded_log.h"
 #include "events/json.h"
 #include "engine/deadlines.h"
 #include "projections/documents.h"
@@ -169,10 +170,15 @@ bool outcome_outside_log(std::string_view value) {
     return outcome && (!outcome->ok || outcome->from_version > outcome->to_version);
 }
 
-projection_batch::projection_batch(events::rocks_store& store) : store_(store) {}
+projection_batch::projection_batch(events::rocks_store& store)
+    : store_(store), history_by_offset_(store.has(events::embedded_log::column_family)) {}
 
 projection_batch::projection_batch(events::rocks_store& store, counter_values& counters, std::size_t reserve_bytes)
-    : store_(store), batch_(reserve_bytes), counters_(&counters), shared_(true) {}
+    : store_(store),
+      history_by_offset_(store.has(events::embedded_log::column_family)),
+      batch_(reserve_bytes),
+      counters_(&counters),
+      shared_(true) {}
 
 std::int64_t& projection_batch::counter(std::string_view family, const std::string& key) {
     auto id = std::make_pair(std::string(family), key);
@@ -191,11 +197,20 @@ void projection_batch::bump_figure(const institution_id& inst, calendar_date day
     ++counter(cf::stats, stats_key(inst, day, figure));
 }
 
-void projection_batch::on_registration_event(const registration_state& before, const event_record& record,
-                                             const std::vector<std::uint8_t>& encoded) {
+void projection_batch::on_recorded(const event_record& record, const std::vector<std::uint8_t>& encoded,
+                                   log_position position) {
     const auto& env = record.envelope;
-    batch_.Put(store_.cf(cf::history), history_key(env.stream_id, env.version),
-               rocksdb::Slice(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+    if (history_by_offset_) {
+        batch_.Put(store_.cf(cf::history), history_key(env.stream_id, env.version),
+                   events::embedded_log::key_of(position.offset.value()));
+    } else {
+        batch_.Put(store_.cf(cf::history), history_key(env.stream_id, env.version),
+                   rocksdb::Slice(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+    }
+}
+
+void projection_batch::on_registration_event(const registration_state& before, const event_record& record) {
+    const auto& env = record.envelope;
     const calendar_date day = env.occurred_at.shanghai_date();
     const institution_id inst = institution_of(before, record.event);
     for (std::string_view figure : std::visit(figures_of{before, day}, record.event)) bump_figure(inst, day, figure);
@@ -207,16 +222,8 @@ void projection_batch::on_registration_event(const registration_state& before, c
     }
 }
 
-void projection_batch::on_account_event(const event_record& record, const std::vector<std::uint8_t>& encoded) {
+void projection_batch::on_ledger_event(const event_record& record) {
     const auto& env = record.envelope;
-    batch_.Put(store_.cf(cf::history), history_key(env.stream_id, env.version),
-               rocksdb::Slice(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
-}
-
-void projection_batch::on_ledger_event(const event_record& record, const std::vector<std::uint8_t>& encoded) {
-    const auto& env = record.envelope;
-    batch_.Put(store_.cf(cf::history), history_key(env.stream_id, env.version),
-               rocksdb::Slice(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
     batch_.Put(store_.cf(cf::streams), env.stream_id.value(), encode_head({env.version, env.hash}));
 }
 

@@ -71,13 +71,16 @@ public:
 
     rocksdb::WriteBatch& batch() noexcept { return batch_; }
 
+    // Per event, once the log has given it its position: the stream's
+    // history row. A store that holds the embedded log itself keeps the
+    // record's offset there (the bytes are in the log family already); a
+    // store beside a Kafka log keeps a copy of the bytes.
+    void on_recorded(const event_record& record, const std::vector<std::uint8_t>& encoded, log_position position);
     // Per event. `before` is the stream's state before `record`.
-    void on_registration_event(const registration_state& before, const event_record& record,
-                               const std::vector<std::uint8_t>& encoded);
-    void on_account_event(const event_record& record, const std::vector<std::uint8_t>& encoded);
-    // A partition's checkpoint (ledger_stream): its history row and the
-    // stream's head, at once (the stream has no other state).
-    void on_ledger_event(const event_record& record, const std::vector<std::uint8_t>& encoded);
+    void on_registration_event(const registration_state& before, const event_record& record);
+    // A partition's checkpoint (ledger_stream): the stream's head, at once
+    // (the stream has no other state).
+    void on_ledger_event(const event_record& record);
 
     // Per stream, after all of the batch's events of that stream.
     void on_registration_settled(const registration_state& before, const registration_state& after,
@@ -102,6 +105,8 @@ private:
     void bump_figure(const institution_id& inst, calendar_date day, std::string_view figure);
 
     events::rocks_store& store_;
+    // History rows name offsets of the log in the same store.
+    bool history_by_offset_ = false;
     rocksdb::WriteBatch batch_;
     // The counters read or changed in this batch (own_), or in every batch
     // of a bulk replay.

@@ -122,9 +122,14 @@ std::optional<std::string> read_model::get(std::string_view family, std::string_
 
 std::optional<std::vector<std::uint8_t>> read_model::stored_event(const stream_id& stream,
                                                                   stream_version version) const {
-    auto v = get(cf::history, history_key(stream, version));
-    if (!v) return std::nullopt;
-    return std::vector<std::uint8_t>(v->begin(), v->end());
+    // A history row and the log record it names are written in one batch and
+    // the record is never removed: no snapshot is needed to read both.
+    const rocksdb::ReadOptions options;
+    auto row = get(cf::history, history_key(stream, version), options);
+    if (!row) return std::nullopt;
+    auto bytes = history_record(store_, std::move(*row), options);
+    if (!bytes) return std::nullopt;
+    return std::vector<std::uint8_t>(bytes.value().begin(), bytes.value().end());
 }
 
 result<std::vector<event_record>> read_model::history(const stream_id& stream) const {
@@ -136,8 +141,8 @@ result<std::vector<event_record>> read_model::history(const stream_id& stream, c
     const std::string prefix = history_prefix(stream);
     std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(options, store_.cf(cf::history)));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-        const auto value = it->value();
-        auto rec = events::decode({reinterpret_cast<const std::uint8_t*>(value.data()), value.size()});
+        BOOST_OUTCOME_TRY(auto bytes, history_record(store_, it->value().ToString(), options));
+        auto rec = events::decode({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
         if (!rec) return rec.error();
         out.push_back(std::move(rec).value());
     }

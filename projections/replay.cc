@@ -51,10 +51,11 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
     if (records.empty()) return success();
     std::optional<projection_batch> holder;
     if (fresh_) {
-        // Each record's bytes go in once as its history row (and once more as
-        // the log's copy), with its Merkle rows and outcome beside them.
+        // Each record's bytes go in once, as the log's copy or (beside a
+        // Kafka log) as its history row, with its Merkle rows and outcome
+        // beside them.
         std::size_t bytes = 0;
-        for (const auto& r : records) bytes += r.value.size() * (copy_log_ ? 2 : 1) + 512;
+        for (const auto& r : records) bytes += r.value.size() + 512;
         holder.emplace(target_, counters_, bytes);
     } else {
         holder.emplace(target_);
@@ -72,6 +73,7 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
         BOOST_OUTCOME_TRY(auto rec, events::decode(r.value));
         const envelope& env = rec.envelope;
         BOOST_OUTCOME_TRY(tree_.append(rows.batch(), r.position, rec, r.value));
+        rows.on_recorded(rec, r.value, r.position);
         if (copy_log_) {
             rows.batch().Put(target_.cf(events::embedded_log::column_family),
                              events::embedded_log::key_of(r.position.offset.value()),
@@ -79,7 +81,7 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
         }
         if (is_ledger_stream(env.stream_id)) {
             // A checkpoint: no state, no command outcome.
-            rows.on_ledger_event(rec, r.value);
+            rows.on_ledger_event(rec);
             continue;
         }
         if (&r == &records.front()) continued = env.command_id;
@@ -91,11 +93,10 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
             before.try_emplace(env.stream_id, s->state);
         }
         if (auto* reg = std::get_if<registration_state>(&s->state)) {
-            rows.on_registration_event(*reg, rec, r.value);
+            rows.on_registration_event(*reg, rec);
             *reg = evolve(std::move(*reg), rec.event);
         } else {
             auto& acct = std::get<account_state>(s->state);
-            rows.on_account_event(rec, r.value);
             acct = evolve(std::move(acct), rec.event);
         }
         s->head = env.hash;

@@ -422,7 +422,7 @@ void writer::process(std::vector<pending>& batch) {
 
             std::optional<std::string> fact;
             if (auto* reg = std::get_if<registration_state>(&work->now.state)) {
-                rows.on_registration_event(*reg, rec, bytes);
+                rows.on_registration_event(*reg, rec);
                 *reg = evolve(std::move(*reg), e);
                 if (const auto* submitted = std::get_if<application_submitted>(&e)) {
                     new_applications[submitted->application_id] = submitted->registration_id;
@@ -430,7 +430,6 @@ void writer::process(std::vector<pending>& batch) {
                 if (auto f = public_fact(*reg, rec)) fact = boost::json::serialize(*f);
             } else {
                 auto& acct = std::get<account_state>(work->now.state);
-                rows.on_account_event(rec, bytes);
                 acct = evolve(std::move(acct), e);
             }
             work->now.head = env.hash;
@@ -459,12 +458,13 @@ void writer::process(std::vector<pending>& batch) {
                 const event_record* rec = nullptr;
                 if (record_owner[r] == std::string::npos) {
                     rec = &checkpoint_events[record_event[r]];
-                    rows.on_ledger_event(*rec, records[r].value);
+                    rows.on_ledger_event(*rec);
                 } else {
                     auto& o = outcomes[record_owner[r]];
                     o.positions.push_back(p);
                     rec = &o.events[record_event[r]];
                 }
+                rows.on_recorded(*rec, records[r].value, p);
                 if (auto appended = tree.append(rows.batch(), p, *rec, records[r].value); !appended) {
                     fail_store(appended.error());
                 }

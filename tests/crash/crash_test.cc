@@ -440,15 +440,12 @@ void check_against_log(parent_ledger& p, const log_model& m, const ack_map& all_
     }
     // This round's: in the stream's history, at the acknowledged version,
     // under that command id.
-    auto& db = reads.store().db();
     for (const auto& [id, a] : round_acks) {
         if (!a.applied || !m.by_command.contains(id)) continue;
         CAPTURE(id);
-        std::string value;
-        const auto s = db.Get(rocksdb::ReadOptions(), reads.store().cf(projections::cf::history),
-                              projections::history_key(stream_id(a.stream), stream_version(a.version)), &value);
-        ENSURE(s.ok());
-        const auto rec = events::decode(std::span(reinterpret_cast<const std::uint8_t*>(value.data()), value.size()));
+        const auto value = reads.stored_event(stream_id(a.stream), stream_version(a.version));
+        ENSURE(value.has_value());
+        const auto rec = events::decode(*value);
         ENSURE(rec.has_value());
         EXPECT(rec.value().envelope.command_id.value() == id);
         EXPECT(rec.value().envelope.version.value() == a.version);

@@ -58,6 +58,42 @@ TEST_CASE("Ledger: a repeated command id returns the first outcome, also after a
     CHECK(refused_again.error == refused.error);
 }
 
+TEST_CASE("Ledger: history rows name the embedded log's records, and a missing record is an error") {
+    ledger_fixture f;
+    const auto submitted = f.ok(initial_application(), subject("acct-a"));
+    const auto accepted = f.ok(accept_application{application_id("app-1")}, clerk("LN-SY"));
+    const stream_id stream("reg-reg-1");
+    auto& store = f.reads().store();
+    // The row is the record's key in the log family (8 bytes), not a copy.
+    std::string row;
+    REQUIRE(store.db()
+                .Get(rocksdb::ReadOptions(), store.cf(projections::cf::history),
+                     projections::history_key(stream, stream_version(2)), &row)
+                .ok());
+    const std::int64_t offset = accepted.positions.at(0).offset.value();
+    CHECK(row == events::embedded_log::key_of(offset));
+    const auto in_log = f.ledger().log().read({partition_id(0), log_offset(offset)}, 1);
+    REQUIRE(in_log.has_value());
+    REQUIRE(in_log.value().size() == 1);
+    CHECK(f.reads().stored_event(stream, stream_version(2)) == in_log.value()[0].value);
+    const auto history = f.reads().history(stream);
+    REQUIRE(history.has_value());
+    REQUIRE(history.value().size() == 2);
+    CHECK(history.value()[0] == submitted.events.at(0));
+    CHECK(history.value()[1] == accepted.events.at(0));
+
+    // A log record gone from under its history row: an error, not a shorter
+    // history.
+    REQUIRE(store.db()
+                .Delete(rocksdb::WriteOptions(), store.cf(events::embedded_log::column_family),
+                        events::embedded_log::key_of(offset))
+                .ok());
+    CHECK_FALSE(f.reads().stored_event(stream, stream_version(2)).has_value());
+    const auto broken = f.reads().history(stream);
+    REQUIRE_FALSE(broken.has_value());
+    CHECK(broken.error() == make_error_code(events::store_errc::corruption));
+}
+
 TEST_CASE("Ledger: expected version is checked") {
     ledger_fixture f;
     f.ok(initial_application(), subject("acct-a"));
