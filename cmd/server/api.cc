@@ -279,7 +279,8 @@ void api::get_registration(request_context& ctx, reply_fn reply) {
         out = std::move(then.value()->document);
         out["as_of"] = at->to_string();
     } else {
-        out = doc;
+        // `doc` is not read again.
+        out = std::move(current->document);
     }
     views::cut_document(*ctx.caller, out);
     reply(json_response(http::status::ok, with_position(std::move(out), position), version));
