@@ -181,16 +181,16 @@ projection_batch::projection_batch(events::rocks_store& store, counter_values& c
       shared_(true) {}
 
 std::int64_t& projection_batch::counter(std::string_view family, const std::string& key) {
-    auto id = std::make_pair(std::string(family), key);
-    auto it = counters_->find(id);
-    if (it != counters_->end()) return it->second;
+    const counter_order::view id(family, key);
+    const auto it = counters_->lower_bound(id);
+    if (it != counters_->end() && !counter_order{}(id, it->first)) return it->second;
     std::int64_t value = 0;
     if (!shared_) {
         std::string stored;
         const auto status = store_.db().Get(rocksdb::ReadOptions(), store_.cf(family), key, &stored);
         if (status.ok() && stored.size() == 8) value = get_i64(stored, 0);
     }
-    return counters_->emplace(std::move(id), value).first->second;
+    return counters_->emplace_hint(it, std::make_pair(std::string(family), key), value)->second;
 }
 
 void projection_batch::bump_figure(const institution_id& inst, calendar_date day, std::string_view figure) {

@@ -20,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <rocksdb/write_batch.h>
@@ -53,8 +54,18 @@ std::optional<stored_outcome> decode_outcome(std::string_view value);
 bool outcome_outside_log(std::string_view value);
 
 // Counters as a projection_batch reads and changes them: (family, key) ->
-// value.
-using counter_values = std::map<std::pair<std::string, std::string>, std::int64_t>;
+// value, found by views of the two strings (no copies to look one up).
+struct counter_order {
+    using is_transparent = void;
+    using view = std::pair<std::string_view, std::string_view>;
+    static view as_view(const std::pair<std::string, std::string>& id) noexcept { return {id.first, id.second}; }
+    static view as_view(const view& id) noexcept { return id; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const noexcept {
+        return as_view(a) < as_view(b);
+    }
+};
+using counter_values = std::map<std::pair<std::string, std::string>, std::int64_t, counter_order>;
 
 class projection_batch {
 public:
