@@ -56,11 +56,16 @@ result<merkle::frontier> audit_tree::tree(partition_id partition) {
 
 result<void> audit_tree::append(rocksdb::WriteBatch& batch, log_position position, const event_record& record,
                                 std::span<const std::uint8_t> encoded) {
+    return append(batch, position, record, merkle::leaf_hash(encoded));
+}
+
+result<void> audit_tree::append(rocksdb::WriteBatch& batch, log_position position, const event_record& record,
+                                const merkle::hash& leaf_hash) {
     BOOST_OUTCOME_TRY(merkle::frontier * tree, load(position.partition));
     const std::uint64_t leaf = tree->size();
     std::string row;
     put_i64(row, position.offset.value());
-    tree->append(merkle::leaf_hash(encoded), [&](unsigned, std::uint64_t, const merkle::hash& h) {
+    tree->append(leaf_hash, [&](unsigned, std::uint64_t, const merkle::hash& h) {
         row.append(reinterpret_cast<const char*>(h.data()), h.size());
     });
     rocksdb::ColumnFamilyHandle* family = store_->cf(cf::merkle);

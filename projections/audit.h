@@ -41,6 +41,10 @@ public:
     // checkpoint row when it is a LedgerCheckpointed.
     [[nodiscard]] result<void> append(rocksdb::WriteBatch& batch, log_position position, const event_record& record,
                                       std::span<const std::uint8_t> encoded);
+    // The same with the record's leaf hash (merkle::leaf_hash of its bytes)
+    // computed already.
+    [[nodiscard]] result<void> append(rocksdb::WriteBatch& batch, log_position position, const event_record& record,
+                                      const merkle::hash& leaf_hash);
     // Writes the frontier of every partition appended to since the last
     // call. REQUIRES: called once a batch's records are all appended.
     void finish(rocksdb::WriteBatch& batch);

@@ -85,19 +85,33 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
         if (!end) return fmt::format("cannot read the log: {}", end.error().message());
         // The next batch is read on another thread while this one is
         // replayed.
+        // The next batch is read, decoded and hashed on another thread while
+        // this one is replayed.
+        struct batch {
+            result<std::vector<events::stored_record>> records = std::vector<events::stored_record>{};
+            // Point into `records` (a moved vector keeps its elements).
+            result<std::vector<replayer::prepared_record>> prepared = std::vector<replayer::prepared_record>{};
+        };
         auto read_from = [&, partition](log_offset from) {
-            return source_log.read({partition, from}, options.read_batch_records);
+            batch b;
+            b.records = source_log.read({partition, from}, options.read_batch_records);
+            if (b.records) b.prepared = replayer::prepare(b.records.value());
+            return b;
         };
         auto ahead = std::async(std::launch::async, read_from, log_offset(0));
         for (log_offset next(0); next < end.value();) {
-            auto records = ahead.get();
-            if (!records) {
-                return fmt::format("cannot read the log at {}:{}: {}", p, next.value(), records.error().message());
+            batch current = ahead.get();
+            if (!current.records) {
+                return fmt::format("cannot read the log at {}:{}: {}", p, next.value(),
+                                   current.records.error().message());
             }
-            if (records.value().empty()) break;
-            const log_offset after(records.value().back().position.offset.value() + 1);
+            const auto& records = current.records.value();
+            if (records.empty()) break;
+            const log_offset after(records.back().position.offset.value() + 1);
             if (after < end.value()) ahead = std::async(std::launch::async, read_from, after);
-            if (auto applied = replay->apply(records.value()); !applied) {
+            auto applied = current.prepared ? replay->apply(std::span<const replayer::prepared_record>(current.prepared.value()))
+                                            : result<void>(current.prepared.error());
+            if (!applied) {
                 return fmt::format("cannot replay the log at {}:{}: {}", p, next.value(), applied.error().message());
             }
             next = after;

@@ -47,7 +47,22 @@ result<replayer::stream_state*> replayer::load(const stream_id& id) {
     return &states_.emplace(id, std::move(s)).first->second;
 }
 
+result<std::vector<replayer::prepared_record>> replayer::prepare(std::span<const events::stored_record> records) {
+    std::vector<prepared_record> out;
+    out.reserve(records.size());
+    for (const auto& r : records) {
+        BOOST_OUTCOME_TRY(auto rec, events::decode(r.value));
+        out.push_back({&r, std::move(rec), events::merkle::leaf_hash(r.value)});
+    }
+    return out;
+}
+
 result<void> replayer::apply(std::span<const events::stored_record> records) {
+    BOOST_OUTCOME_TRY(auto prepared, prepare(records));
+    return apply(std::span<const prepared_record>(prepared));
+}
+
+result<void> replayer::apply(std::span<const prepared_record> records) {
     if (records.empty()) return success();
     std::optional<projection_batch> holder;
     if (fresh_) {
@@ -55,7 +70,7 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
         // Kafka log) as its history row, with its Merkle rows and outcome
         // beside them.
         std::size_t bytes = 0;
-        for (const auto& r : records) bytes += r.value.size() + 512;
+        for (const auto& p : records) bytes += p.stored->value.size() + 512;
         holder.emplace(target_, counters_, bytes);
     } else {
         holder.emplace(target_);
@@ -69,10 +84,11 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
     std::optional<command_id> last_command;
     // command id -> outcome, in the order the commands appear.
     std::map<command_id, stored_outcome> outcomes;
-    for (const auto& r : records) {
-        BOOST_OUTCOME_TRY(auto rec, events::decode(r.value));
+    for (const auto& p : records) {
+        const events::stored_record& r = *p.stored;
+        const event_record& rec = p.record;
         const envelope& env = rec.envelope;
-        BOOST_OUTCOME_TRY(tree_.append(rows.batch(), r.position, rec, r.value));
+        BOOST_OUTCOME_TRY(tree_.append(rows.batch(), r.position, rec, p.leaf_hash));
         rows.on_recorded(rec, r.value, r.position);
         if (copy_log_) {
             rows.batch().Put(target_.cf(events::embedded_log::column_family),
@@ -84,7 +100,7 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
             rows.on_ledger_event(rec);
             continue;
         }
-        if (&r == &records.front()) continued = env.command_id;
+        if (&p == &records.front()) continued = env.command_id;
         last_command = env.command_id;
         BOOST_OUTCOME_TRY(stream_state * s, load(env.stream_id));
         if (fresh_) {
@@ -140,7 +156,7 @@ result<void> replayer::apply(std::span<const events::stored_record> records) {
             rows.on_account_settled(std::get<account_state>(s.state), s.head);
         }
     }
-    const log_position last = records.back().position;
+    const log_position last = records.back().stored->position;
     tree_.finish(rows.batch());
     rows.on_checkpoint(last.partition, log_offset(last.offset.value() + 1));
     rows.finish();

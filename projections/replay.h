@@ -24,6 +24,7 @@
 #include <span>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
 #include "engine/state.h"
 #include "events/event_log.h"
@@ -49,9 +50,21 @@ public:
     };
     replayer(events::rocks_store& target, const read_model& reads, fresh_store fresh);
 
+    // Records decoded and with their Merkle leaf hashes, ready to apply.
+    // prepare() depends on nothing else, so another thread can prepare the
+    // next batch while this one is applied.
+    struct prepared_record {
+        const events::stored_record* stored = nullptr;
+        event_record record;
+        events::merkle::hash leaf_hash{};
+    };
+    [[nodiscard]] static result<std::vector<prepared_record>> prepare(std::span<const events::stored_record> records);
+
     // REQUIRES: records in log order, all of one partition, none already
     // applied to `target`.
     [[nodiscard]] result<void> apply(std::span<const events::stored_record> records);
+    // The same, prepared; the stored records outlive the call.
+    [[nodiscard]] result<void> apply(std::span<const prepared_record> records);
 
     // Fresh store: writes every stream's state rows, `streams_per_batch` to a
     // WriteBatch, built on two threads, and the counters, then waits for
