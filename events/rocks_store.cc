@@ -8,6 +8,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 
 namespace regledger::events {
 namespace {
@@ -114,6 +115,7 @@ result<std::unique_ptr<rocks_store>> rocks_store::open(const store_options& opti
     if (!status.ok()) return to_error_code(status);
     std::unique_ptr<rocks_store> store(new rocks_store());
     store->options_ = options;
+    store->family_options_ = cf_options;
     store->db_.reset(raw);
     for (std::size_t i = 0; i < handles.size(); ++i) store->families_[descriptors[i].name] = handles[i];
     return store;
@@ -140,6 +142,37 @@ rocksdb::ColumnFamilyHandle* rocks_store::cf(std::string_view name) const {
     const auto it = families_.find(name);
     assert(it != families_.end() && "a column family the store was not opened with");
     return it->second;
+}
+
+result<void> rocks_store::import_family(rocks_store& source, std::string_view family,
+                                        const std::filesystem::path& staging) {
+    assert(!has(family) && source.has(family));
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    if (auto st = source.db().Flush(flush, source.cf(family)); !st.ok()) return to_error_code(st);
+    rocksdb::Checkpoint* raw_checkpoint = nullptr;
+    if (auto st = rocksdb::Checkpoint::Create(&source.db(), &raw_checkpoint); !st.ok()) return to_error_code(st);
+    const std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw_checkpoint);
+    rocksdb::ExportImportFilesMetaData* raw_metadata = nullptr;
+    if (auto st = checkpoint->ExportColumnFamily(source.cf(family), staging.string(), &raw_metadata); !st.ok()) {
+        return to_error_code(st);
+    }
+    const std::unique_ptr<rocksdb::ExportImportFilesMetaData> metadata(raw_metadata);
+    rocksdb::ColumnFamilyHandle* handle = nullptr;
+    rocksdb::Status st;
+    if (metadata->files.empty()) {
+        // Nothing to import (an empty family): RocksDB refuses an empty list.
+        st = db_->CreateColumnFamily(family_options_, std::string(family), &handle);
+    } else {
+        rocksdb::ImportColumnFamilyOptions import;
+        import.move_files = true;
+        st = db_->CreateColumnFamilyWithImport(family_options_, std::string(family), import, *metadata, &handle);
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(staging, ignored);
+    if (!st.ok()) return to_error_code(st);
+    families_[std::string(family)] = handle;
+    return success();
 }
 
 result<void> rocks_store::write(rocksdb::WriteBatch& batch) {

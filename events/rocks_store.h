@@ -84,6 +84,12 @@ public:
     // REQUIRES: `name` was given to open().
     rocksdb::ColumnFamilyHandle* cf(std::string_view name) const;
     bool has(std::string_view family) const noexcept { return families_.contains(family); }
+    // Adds column family `family` (not open yet) holding exactly what
+    // `source`'s family of that name holds: its table files are flushed,
+    // hard-linked under `staging` (a path that must not exist, on the same
+    // file system) and moved in, without reading a record.
+    [[nodiscard]] result<void> import_family(rocks_store& source, std::string_view family,
+                                             const std::filesystem::path& staging);
 
     // Writes `batch` atomically; synced when options.sync_writes.
     [[nodiscard]] result<void> write(rocksdb::WriteBatch& batch);
@@ -92,6 +98,8 @@ public:
 private:
     rocks_store() = default;
     store_options options_;
+    // The options every family was opened with.
+    rocksdb::ColumnFamilyOptions family_options_;
     std::unique_ptr<rocksdb::DB> db_;
     std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> families_;
 };

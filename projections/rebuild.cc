@@ -52,8 +52,23 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
     target_options.disable_wal = true;
     target_options.bulk_load = true;
     target_options.compress = options.compress;
-    auto target = events::rocks_store::open(target_options, families);
+    // The embedded log's records are not replayed into the fresh store but
+    // imported: its table files, hard-linked.
+    std::vector<std::string_view> opened;
+    for (std::string_view family : families) {
+        if (!copy_log || family != events::embedded_log::column_family) opened.push_back(family);
+    }
+    auto target = events::rocks_store::open(target_options, opened);
     if (!target) return fmt::format("cannot create {}: {}", fresh_dir.string(), target.error().message());
+    if (copy_log) {
+        const std::filesystem::path staging = fresh_dir.string() + ".log";
+        std::error_code ec;
+        std::filesystem::remove_all(staging, ec);
+        if (auto imported = target.value()->import_family(source_reads.store(), events::embedded_log::column_family, staging);
+            !imported) {
+            return "cannot copy the log into the fresh store: " + imported.error().message();
+        }
+    }
     // The read model over the fresh store asks the source log for positions.
     read_model target_reads(*target.value(), source_log);
 
@@ -71,7 +86,7 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
         return scanned ? result<rocksdb::WriteBatch>(std::move(kept)) : result<rocksdb::WriteBatch>(scanned.error());
     });
 
-    auto replay = std::make_unique<replayer>(*target.value(), target_reads, replayer::fresh_store{.copy_log = copy_log});
+    auto replay = std::make_unique<replayer>(*target.value(), target_reads, replayer::fresh_store{});
     std::uint64_t total = 0;
     for (std::int32_t p = 0; p < source_log.partition_count(); ++p) {
         auto end = source_log.end(partition_id(p));

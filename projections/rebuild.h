@@ -37,8 +37,10 @@ struct rebuild_options {
     // Streams whose state rows go into one WriteBatch at the end (replayer::
     // finish()).
     std::size_t settle_streams_per_batch = 4096;
-    // The embedded log's records go into the fresh store too (a rebuild);
-    // verify, which only compares the read models, leaves them out.
+    // The embedded log's records go into the fresh store too (a rebuild:
+    // its table files hard-linked from the source store, which replay_into
+    // flushes first); verify, which only compares the read models, leaves
+    // them out.
     bool copy_log = true;
     // The fresh store's table files are compressed (a rebuild keeps them;
     // verify removes its scratch store once compared).

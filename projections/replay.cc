@@ -18,10 +18,9 @@ namespace regledger::projections {
 replayer::replayer(events::rocks_store& target, const read_model& reads)
     : target_(target), reads_(reads), tree_(target) {}
 
-replayer::replayer(events::rocks_store& target, const read_model& reads, fresh_store fresh)
+replayer::replayer(events::rocks_store& target, const read_model& reads, fresh_store)
     : replayer(target, reads) {
     fresh_ = true;
-    copy_log_ = fresh.copy_log;
     behind_ = std::make_unique<events::write_behind>(target);
 }
 
@@ -66,9 +65,8 @@ result<void> replayer::apply(std::span<const prepared_record> records) {
     if (records.empty()) return success();
     std::optional<projection_batch> holder;
     if (fresh_) {
-        // Each record's bytes go in once, as the log's copy or (beside a
-        // Kafka log) as its history row, with its Merkle rows and outcome
-        // beside them.
+        // Beside a Kafka log each record's bytes go in as its history row,
+        // with its Merkle rows and outcome.
         std::size_t bytes = 0;
         for (const auto& p : records) bytes += p.stored->value.size() + 512;
         holder.emplace(target_, counters_, bytes);
@@ -90,11 +88,6 @@ result<void> replayer::apply(std::span<const prepared_record> records) {
         const envelope& env = rec.envelope;
         BOOST_OUTCOME_TRY(tree_.append(rows.batch(), r.position, rec, p.leaf_hash));
         rows.on_recorded(rec, r.value, r.position);
-        if (copy_log_) {
-            rows.batch().Put(target_.cf(events::embedded_log::column_family),
-                             events::embedded_log::key_of(r.position.offset.value()),
-                             rocksdb::Slice(reinterpret_cast<const char*>(r.value.data()), r.value.size()));
-        }
         if (is_ledger_stream(env.stream_id)) {
             // A checkpoint: no state, no command outcome.
             rows.on_ledger_event(rec);

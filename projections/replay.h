@@ -41,14 +41,11 @@ public:
     // replayer has not seen yet (pass a read model over `target` itself; a
     // fresh store simply has none).
     replayer(events::rocks_store& target, const read_model& reads);
-    // `target` is empty and nothing reads it before finish(); its writes go
-    // on a thread of their own (events::write_behind). `copy_log`: the
-    // records themselves go into the target's `log` family too (the embedded
-    // log's rebuild).
-    struct fresh_store {
-        bool copy_log = false;
-    };
-    replayer(events::rocks_store& target, const read_model& reads, fresh_store fresh);
+    // `target` is empty (but for an embedded log's records, imported
+    // beforehand) and nothing reads it before finish(); its writes go on a
+    // thread of their own (events::write_behind).
+    struct fresh_store {};
+    replayer(events::rocks_store& target, const read_model& reads, fresh_store);
 
     // Records decoded and with their Merkle leaf hashes, ready to apply.
     // prepare() depends on nothing else, so another thread can prepare the
@@ -88,7 +85,6 @@ private:
     std::unordered_map<stream_id, stream_state> states_;
     audit_tree tree_;
     bool fresh_ = false;
-    bool copy_log_ = false;
     std::unique_ptr<events::write_behind> behind_;
     // Fresh store: the counters of every batch so far (written by finish()),
     // and the outcome of the last command applied, which the next batch may
