@@ -1,9 +1,7 @@
 #include "projections/rebuild.h"
 
 #include <array>
-#include <atomic>
 #include <chrono>
-#include <functional>
 #include <future>
 #include <memory>
 #include <thread>
@@ -15,6 +13,7 @@
 #include "projections/ledger.h"
 #include "projections/read_model.h"
 #include "projections/replay.h"
+#include "projections/two_threads.h"
 
 namespace regledger::projections {
 
@@ -98,8 +97,6 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
         if (!source_log.owns(partition)) continue;
         auto end = source_log.end(partition);
         if (!end) return fmt::format("cannot read the log: {}", end.error().message());
-        // The next batch is read on another thread while this one is
-        // replayed.
         // The next batch is read, decoded and hashed on another thread while
         // this one is replayed.
         struct batch {
@@ -145,23 +142,20 @@ result<rebuild_report, std::string> replay_into(const events::event_log& source_
     if (!kept) return "cannot read the outcomes to keep: " + kept.error().message();
     report.outcomes_kept = kept.value().Count();
     if (auto w = target.value()->write(kept.value()); !w) return "cannot write the kept outcomes: " + w.error().message();
-    report.streams = target_reads.dump(cf::streams).size();
+    if (auto counted = target_reads.scan(cf::streams, [&](std::string_view, std::string_view) { ++report.streams; });
+        !counted) {
+        return "cannot count the streams: " + counted.error().message();
+    }
     // The families are flushed two at a time (a flush sorts a vector
     // memtable and writes its table file on one thread).
     auto& db = target.value()->db();
-    std::atomic<std::size_t> next_family{0};
     std::array<rocksdb::Status, 2> flushed;
-    auto flush_some = [&](rocksdb::Status& status) {
+    on_two_threads(families.size(), [&](std::size_t f, std::size_t thread) {
         rocksdb::FlushOptions flush;
         flush.wait = true;
-        for (std::size_t f; status.ok() && (f = next_family.fetch_add(1)) < families.size();) {
-            status = db.Flush(flush, target.value()->cf(families[f]));
-        }
-    };
-    {
-        std::jthread helper(flush_some, std::ref(flushed[1]));
-        flush_some(flushed[0]);
-    }
+        flushed[thread] = db.Flush(flush, target.value()->cf(families[f]));
+        return flushed[thread].ok();
+    });
     for (const auto& st : flushed) {
         if (!st.ok()) return "cannot flush the fresh store: " + st.ToString();
     }

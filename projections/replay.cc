@@ -2,16 +2,15 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <map>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "events/codec.h"
 #include "events/embedded_log.h"
 #include "events/kafka_log.h"
 #include "projections/projector.h"
+#include "projections/two_threads.h"
 
 namespace regledger::projections {
 
@@ -173,36 +172,28 @@ result<void> replayer::finish(std::size_t streams_per_batch) {
     // stream's rows do not depend on another's). The write_behind keeps the
     // batches in the order they are handed over, which is not the streams'
     // order here; the rows do not overlap, so the store ends the same.
-    const std::size_t chunks = (unsettled.size() + streams_per_batch - 1) / std::max<std::size_t>(streams_per_batch, 1);
-    std::atomic<std::size_t> next{0};
+    const std::size_t per_batch = std::max<std::size_t>(streams_per_batch, 1);
+    const std::size_t chunks = (unsettled.size() + per_batch - 1) / per_batch;
     struct worker_result {
         counter_values counters;
         result<void> written = success();
     };
     std::array<worker_result, 2> workers;
-    auto work = [&](worker_result& out) {
-        for (std::size_t c; (c = next.fetch_add(1)) < chunks;) {
-            projection_batch rows(target_, out.counters);
-            const std::size_t end = std::min(unsettled.size(), (c + 1) * streams_per_batch);
-            for (std::size_t i = c * streams_per_batch; i < end; ++i) {
-                const stream_state& s = *unsettled[i];
-                if (const auto* reg = std::get_if<registration_state>(&s.state)) {
-                    rows.on_registration_settled(registration_state{}, *reg, s.head);
-                } else {
-                    rows.on_account_settled(std::get<account_state>(s.state), s.head);
-                }
-            }
-            if (out.written = write(rows.batch()); !out.written) {
-                // The other thread stops at its next chunk.
-                next = chunks;
-                return;
+    on_two_threads(chunks, [&](std::size_t chunk, std::size_t thread) {
+        worker_result& out = workers[thread];
+        projection_batch rows(target_, out.counters);
+        const std::size_t end = std::min(unsettled.size(), (chunk + 1) * per_batch);
+        for (std::size_t i = chunk * per_batch; i < end; ++i) {
+            const stream_state& s = *unsettled[i];
+            if (const auto* reg = std::get_if<registration_state>(&s.state)) {
+                rows.on_registration_settled(registration_state{}, *reg, s.head);
+            } else {
+                rows.on_account_settled(std::get<account_state>(s.state), s.head);
             }
         }
-    };
-    {
-        std::jthread helper(work, std::ref(workers[1]));
-        work(workers[0]);
-    }
+        out.written = write(rows.batch());
+        return out.written.has_value();
+    });
     for (auto& w : workers) {
         BOOST_OUTCOME_TRY(std::move(w.written));
         for (const auto& [key, value] : w.counters) counters_[key] += value;

@@ -1,7 +1,6 @@
 #include "projections/verify.h"
 
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -15,6 +14,7 @@
 #include "projections/ledger.h"
 #include "projections/read_model.h"
 #include "projections/rebuild.h"
+#include "projections/two_threads.h"
 
 namespace regledger::projections {
 namespace {
@@ -194,21 +194,15 @@ result<verify_report, verify_problem> verify_store(const verify_store_options& o
             // reported is the one of the first family in order, as if they
             // had been compared one after the other.
             std::vector<family_comparison> compared(models.size());
-            std::atomic<std::size_t> next{0};
             std::mutex finished_mutex;
             std::size_t finished = 0;
-            auto work = [&] {
-                for (std::size_t f; (f = next.fetch_add(1)) < models.size();) {
-                    compared[f] = compare_family(*live.value(), *fresh.value(), models[f]);
-                    std::lock_guard lock(finished_mutex);
-                    ++finished;
-                    progress("compare", finished, models.size());
-                }
-            };
-            {
-                std::jthread helper(work);
-                work();
-            }
+            on_two_threads(models.size(), [&](std::size_t f, std::size_t) {
+                compared[f] = compare_family(*live.value(), *fresh.value(), models[f]);
+                std::lock_guard lock(finished_mutex);
+                ++finished;
+                progress("compare", finished, models.size());
+                return true;
+            });
             for (const auto& c : compared) {
                 report.rows_compared += c.rows;
                 if (c.problem && !problem) problem = c.problem;
