@@ -22,7 +22,7 @@ std::int64_t offset_of(const rocksdb::Slice& key) {
 
 }  // namespace
 
-embedded_log::embedded_log(rocks_store& store, std::int64_t end) : store_(store), end_(end) {}
+embedded_log::embedded_log(rocks_store& store, std::int64_t end) : store_(store), end_(end), staged_end_(end) {}
 
 result<std::unique_ptr<embedded_log>> embedded_log::open(rocks_store& store) {
     std::unique_ptr<rocksdb::Iterator> it(store.db().NewIterator(rocksdb::ReadOptions(), store.cf(column_family)));
@@ -37,37 +37,47 @@ result<std::unique_ptr<embedded_log>> embedded_log::open(rocks_store& store) {
 }
 
 result<std::vector<log_position>> embedded_log::stage(std::span<const log_record> records) {
-    assert(!has_staged_ && "stage() twice without commit() or abort()");
     std::vector<log_position> positions;
     positions.reserve(records.size());
-    const std::int64_t first = end_.load();
+    const std::int64_t first = staged_end_;
     for (std::size_t i = 0; i < records.size(); ++i) {
         positions.push_back({partition_id(0), log_offset(first + static_cast<std::int64_t>(i))});
     }
-    staged_.assign(records.begin(), records.end());
-    has_staged_ = true;
+    std::lock_guard lock(staged_mutex_);
+    assert(staged_.size() < 2 && "stage() a third batch before the first was committed");
+    staged_.emplace_back(records.begin(), records.end());
+    staged_end_ = first + static_cast<std::int64_t>(records.size());
     return positions;
 }
 
 result<void> embedded_log::commit(rocksdb::WriteBatch& local) {
-    assert(has_staged_ && "commit() without stage()");
+    const std::vector<log_record>* records = nullptr;
+    {
+        // stage() only appends, which leaves the front element in place.
+        std::lock_guard lock(staged_mutex_);
+        assert(!staged_.empty() && "commit() without stage()");
+        records = &staged_.front();
+    }
     const std::int64_t first = end_.load();
-    for (std::size_t i = 0; i < staged_.size(); ++i) {
-        const auto& value = staged_[i].value;
+    for (std::size_t i = 0; i < records->size(); ++i) {
+        const auto& value = (*records)[i].value;
         local.Put(store_.cf(column_family), key_of(first + static_cast<std::int64_t>(i)),
                   rocksdb::Slice(reinterpret_cast<const char*>(value.data()), value.size()));
     }
+    // A failed write leaves the batch staged, for abort() to drop.
     auto written = store_.write(local);
     if (!written) return written;
-    end_.store(first + static_cast<std::int64_t>(staged_.size()));
-    staged_.clear();
-    has_staged_ = false;
+    const auto committed = static_cast<std::int64_t>(records->size());
+    std::lock_guard lock(staged_mutex_);
+    staged_.pop_front();
+    end_.store(first + committed);
     return success();
 }
 
 void embedded_log::abort() noexcept {
+    std::lock_guard lock(staged_mutex_);
     staged_.clear();
-    has_staged_ = false;
+    staged_end_ = end_.load();
 }
 
 namespace {

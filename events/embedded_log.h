@@ -5,11 +5,19 @@
 // and the caller's projection rows in ONE synced WriteBatch, so the log and
 // the read models can never disagree after a crash.
 //
-// Thread-safety: stage/commit/abort from the writer thread only; read() and
-// end() from any thread (end() is the committed end).
+// Commits overlap (overlaps_commits): the writer may stage the next batch
+// while the previous one is being committed on another thread. Staged
+// batches are committed in the order they were staged; abort() drops all of
+// them.
+//
+// Thread-safety: stage/abort from the writer thread, commit from the writer
+// thread or one committing thread; read() and end() from any thread (end()
+// is the committed end).
 #pragma once
 
 #include <atomic>
+#include <deque>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +40,7 @@ public:
     result<std::vector<log_position>> stage(std::span<const log_record> records) override;
     result<void> commit(rocksdb::WriteBatch& local) override;
     void abort() noexcept override;
+    bool overlaps_commits() const noexcept override { return true; }
 
     result<std::vector<stored_record>> read(log_position from, std::size_t max_records) const override;
     result<log_offset> end(partition_id partition) const override;
@@ -43,9 +52,13 @@ private:
     explicit embedded_log(rocks_store& store, std::int64_t end);
 
     rocks_store& store_;
+    // The committed end, and the end with every staged batch (stage()'s
+    // thread only).
     std::atomic<std::int64_t> end_;
-    std::vector<log_record> staged_;
-    bool has_staged_ = false;
+    std::int64_t staged_end_;
+    // Staged batches, oldest first; commit() takes the front one.
+    std::mutex staged_mutex_;
+    std::deque<std::vector<log_record>> staged_;
 };
 
 }  // namespace regledger::events

@@ -19,8 +19,14 @@
 //   abort()         -> nothing staged becomes visible.
 // A record is acknowledged only after commit() returned success.
 //
-// Thread-safety: one writer thread calls stage/commit/abort; read() and end()
-// may be called from any thread.
+// A log whose overlaps_commits() is true takes the next stage() while the
+// previous batch's commit() runs on another thread (at most two batches
+// staged; they commit in order, and abort() drops both). Otherwise a stage()
+// waits for the previous commit() or abort().
+//
+// Thread-safety: one writer thread calls stage/abort, and commit (or one
+// committing thread, where commits overlap); read() and end() may be called
+// from any thread.
 #pragma once
 
 #include <cstddef>
@@ -77,9 +83,13 @@ public:
     // The partition a stream's records go to.
     virtual partition_id partition_of(const stream_id& key) const noexcept = 0;
 
-    // REQUIRES: nothing is staged (the previous stage was committed or aborted).
+    // Whether stage() may run while the previous batch's commit() runs.
+    virtual bool overlaps_commits() const noexcept { return false; }
+    // REQUIRES: nothing is staged (the previous stage was committed or
+    // aborted), or overlaps_commits() and one batch is staged.
     [[nodiscard]] virtual result<std::vector<log_position>> stage(std::span<const log_record> records) = 0;
-    // REQUIRES: stage() succeeded since the last commit/abort.
+    // Commits the oldest batch staged. REQUIRES: a stage() succeeded since
+    // the last commit/abort. On failure the batch stays staged for abort().
     [[nodiscard]] virtual result<void> commit(rocksdb::WriteBatch& local) = 0;
     virtual void abort() noexcept = 0;
     // Resolves whatever an earlier failure left open (a commit whose outcome

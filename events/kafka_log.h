@@ -20,8 +20,10 @@
 // is aborted, and retried before the next one); a newer instance fencing this
 // one makes fatal() true for good.
 //
-// Thread-safety: stage/commit/abort from the writer thread; read() and end()
-// from any thread (reads are serialized on one consumer).
+// Thread-safety: stage/commit/abort/settle from one thread at a time (the
+// writer's; commit may run on its committing thread, never alongside the
+// others: commits do not overlap stages here); read() and end() from any
+// thread (reads are serialized on one consumer).
 #pragma once
 
 #include <atomic>

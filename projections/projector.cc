@@ -185,7 +185,14 @@ std::int64_t& projection_batch::counter(std::string_view family, const std::stri
     const auto it = counters_->lower_bound(id);
     if (it != counters_->end() && !counter_order{}(id, it->first)) return it->second;
     std::int64_t value = 0;
-    if (!shared_) {
+    bool known = false;
+    if (earlier_ != nullptr) {
+        if (const auto e = earlier_->find(id); e != earlier_->end()) {
+            value = e->second;
+            known = true;
+        }
+    }
+    if (!known && !shared_) {
         std::string stored;
         const auto status = store_.db().Get(rocksdb::ReadOptions(), store_.cf(family), key, &stored);
         if (status.ok() && stored.size() == 8) value = get_i64(stored, 0);

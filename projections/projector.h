@@ -81,6 +81,12 @@ public:
     projection_batch& operator=(const projection_batch&) = delete;
 
     rocksdb::WriteBatch& batch() noexcept { return batch_; }
+    // The counters this batch has read or changed, as finish() writes them.
+    const counter_values& counters() const noexcept { return *counters_; }
+    // The counters of the batch before this one, written but maybe not yet
+    // committed: a counter found there is not read from the store. nullptr:
+    // none. REQUIRES: `earlier` outlives every counter lookup of this batch.
+    void read_through(const counter_values* earlier) noexcept { earlier_ = earlier; }
 
     // Per event, once the log has given it its position: the stream's
     // history row. A store that holds the embedded log itself keeps the
@@ -124,6 +130,7 @@ private:
     counter_values own_;
     counter_values* counters_ = &own_;
     bool shared_ = false;
+    const counter_values* earlier_ = nullptr;
 };
 
 }  // namespace regledger::projections
