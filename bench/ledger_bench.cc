@@ -357,7 +357,7 @@ private:
                 const auto started = steady::now();
                 const std::size_t slot = base + (i - from);
                 writer_.submit(std::move(cmd), [this, slot, started](projections::command_outcome o) {
-                    // Runs on the writer thread, one at a time.
+                    // Runs on the writer's committing thread, one at a time.
                     report_.latency_us[slot] =
                         static_cast<float>(std::chrono::duration<double, std::micro>(steady::now() - started).count());
                     switch (o.result_kind) {

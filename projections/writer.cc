@@ -3,6 +3,8 @@
 #include <cassert>
 #include <future>
 #include <limits>
+#include <memory>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -33,6 +35,31 @@ struct writer::cached {
 struct writer::stream_work {
     std::shared_ptr<const cached> before;
     cached now;
+};
+
+struct writer::commit_job {
+    std::vector<pending> batch;
+    std::vector<command_outcome> outcomes;
+    // For each command: the earlier command of the batch whose outcome it
+    // repeats, or npos.
+    std::vector<std::size_t> repeats;
+    // The rows committed with the staged records; none: a batch answered
+    // without a write.
+    std::unique_ptr<projection_batch> rows;
+    // Why the batch was not written: its outcomes become UNAVAILABLE.
+    std::string failure;
+    double apply_us = 0;
+    double append_us = 0;
+    // What the next batch looks up here while this one commits.
+    bool has_checkpoints = false;
+    std::unordered_set<command_id> stored_commands;
+    std::unordered_map<application_id, registration_id> new_applications;
+    // Kept to be freed on the committing thread.
+    std::map<stream_id, stream_work> touched;
+    std::vector<events::log_record> records;
+    // Set by the committing thread, under commit_mutex_.
+    bool settled = false;
+    bool committed = false;
 };
 
 namespace {
@@ -147,6 +174,11 @@ void writer::run() {
     // The trees as the read models hold them; when they cannot be read, the
     // first batch reads them again after catching up.
     if (!load_audit()) needs_resync_ = true;
+    {
+        std::lock_guard lock(commit_mutex_);
+        committer_stopping_ = false;
+    }
+    std::thread committer([this] { commit_loop(); });
     std::vector<pending> batch;
     for (;;) {
         batch.clear();
@@ -162,10 +194,18 @@ void writer::run() {
                 // Nothing left. The records since the last checkpoint get
                 // one now, so that a stopped ledger is covered to its end.
                 lock.unlock();
+                settle_in_flight();
                 if (options_.signing_key != nullptr && !needs_resync_ && !log_.fatal()) {
                     final_checkpoint_ = true;
                     process(batch);
+                    settle_in_flight();
                 }
+                {
+                    std::lock_guard commit_lock(commit_mutex_);
+                    committer_stopping_ = true;
+                }
+                commit_wake_.notify_all();
+                committer.join();
                 return;
             }
             // Group commit: wait a little for more, unless the batch is full.
@@ -183,17 +223,111 @@ void writer::run() {
     }
 }
 
+void writer::hand_off(std::shared_ptr<commit_job> job) {
+    {
+        std::lock_guard lock(commit_mutex_);
+        commit_queue_.push_back(std::move(job));
+    }
+    commit_wake_.notify_one();
+}
+
+void writer::commit_loop() {
+    for (;;) {
+        std::shared_ptr<commit_job> job;
+        {
+            std::unique_lock lock(commit_mutex_);
+            commit_wake_.wait(lock, [&] { return committer_stopping_ || !commit_queue_.empty(); });
+            if (commit_queue_.empty()) return;
+            job = std::move(commit_queue_.front());
+            commit_queue_.pop_front();
+        }
+        if (job->rows) {
+            const auto started = clock_type::now();
+            auto done = log_.commit(job->rows->batch());
+            const double append_us = std::chrono::duration<double, std::micro>(clock_type::now() - started).count();
+            {
+                std::lock_guard lock(commit_mutex_);
+                job->append_us = append_us;
+                job->committed = done.has_value();
+                if (!done) job->failure = done.error().message();
+                job->settled = true;
+            }
+            settled_wake_.notify_all();
+            // The writer thread may still read the job's counters, never its
+            // rows: free them here.
+            job->rows->batch() = rocksdb::WriteBatch();
+        }
+        answer(*job);
+    }
+}
+
+void writer::answer(commit_job& job) {
+    auto& outcomes = job.outcomes;
+    if (!job.failure.empty()) {
+        for (auto& o : outcomes) {
+            if (!o.replayed) {
+                o = unavailable(fmt::format("the log could not be written ({}); nothing was written", job.failure));
+            }
+        }
+    }
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        if (job.repeats[i] != std::string::npos) {
+            outcomes[i] = outcomes[job.repeats[i]];
+            if (outcomes[i].result_kind != command_outcome::kind::unavailable) outcomes[i].replayed = true;
+        }
+    }
+    job.touched.clear();
+    job.records.clear();
+    if (job.batch.empty()) return;  // a checkpoint alone
+    record_metrics(outcomes, job.batch, job.apply_us, job.append_us);
+    for (std::size_t i = 0; i < job.batch.size(); ++i) job.batch[i].done(std::move(outcomes[i]));
+    job.batch.clear();
+    job.outcomes.clear();
+}
+
+bool writer::settle_in_flight() {
+    if (!in_flight_) return true;
+    const std::shared_ptr<commit_job> job = std::move(in_flight_);
+    in_flight_.reset();
+    {
+        std::unique_lock lock(commit_mutex_);
+        settled_wake_.wait(lock, [&] { return job->settled; });
+    }
+    if (job->committed) return true;
+    // What was staged after it is dropped with it; the states cached on the
+    // assumption that it would be written are forgotten, and the log tells
+    // what it kept before the next batch.
+    log_.abort();
+    report_fatal(job->failure);
+    cache_.clear();
+    needs_resync_ = true;
+    return false;
+}
+
+void writer::report_fatal(const std::string& message) {
+    if (!log_.fatal() || fatal_reported_) return;
+    // Fenced: a newer writer owns the log now. Take nothing more.
+    fatal_reported_ = true;
+    {
+        std::lock_guard lock(mutex_);
+        accepting_ = false;
+    }
+    if (options_.on_fatal) options_.on_fatal(message);
+}
+
 void writer::process(std::vector<pending>& batch) {
     const auto started = clock_type::now();
     if (needs_resync_) {
+        assert(!in_flight_);
         // A checkpoint alone waits until commands bring the log back.
         if (batch.empty()) return;
         // Every command of the batch answered UNAVAILABLE, nothing written.
         auto refuse = [&](const std::string& message) {
-            std::vector<command_outcome> outcomes;
-            for (std::size_t i = 0; i < batch.size(); ++i) outcomes.push_back(unavailable(message));
-            if (!batch.empty()) record_metrics(outcomes, batch, 0, 0);
-            for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
+            auto job = std::make_shared<commit_job>();
+            for (std::size_t i = 0; i < batch.size(); ++i) job->outcomes.push_back(unavailable(message));
+            job->repeats.assign(batch.size(), std::string::npos);
+            job->batch = std::move(batch);
+            hand_off(std::move(job));
         };
         // A log that failed to answer a moment ago is not asked again at
         // once: the commands queued meanwhile get their answer now rather
@@ -223,6 +357,14 @@ void writer::process(std::vector<pending>& batch) {
     const instant now = std::max(clock_.now(), last_now_);
     last_now_ = now;
 
+    // The batch before this one may still be committing. Its states are in
+    // cache_ and its tree in tree_ already; what it wrote elsewhere is looked
+    // up in it before the store. Should its commit fail, this batch is
+    // computed again from what the log kept.
+    const std::shared_ptr<const commit_job> earlier = in_flight_;
+    // A checkpoint reads the head of the ledger's stream from the store.
+    if (earlier && earlier->has_checkpoints && !settle_in_flight()) return process(batch);
+
     // The checkpoints due go first: each covers the tree as the batches
     // before this one left it, and is the next leaf.
     std::vector<event_record> checkpoint_events;
@@ -233,15 +375,22 @@ void writer::process(std::vector<pending>& batch) {
     }
     if (batch.empty() && checkpoint_records.value().empty()) return;
 
-    projection_batch rows(store_);
-    std::map<stream_id, stream_work> touched;
-    std::unordered_map<application_id, registration_id> new_applications;
+    auto job = std::make_shared<commit_job>();
+    job->rows = std::make_unique<projection_batch>(store_);
+    projection_batch& rows = *job->rows;
+    if (earlier) rows.read_through(&earlier->rows->counters());
+    job->has_checkpoints = !checkpoint_records.value().empty();
+    auto& touched = job->touched;
+    auto& new_applications = job->new_applications;
     std::unordered_map<command_id, std::size_t> first_in_batch;
-    std::vector<command_outcome> outcomes(batch.size());
+    auto& outcomes = job->outcomes;
+    outcomes.resize(batch.size());
     // For each command: the index of the earlier command in this batch whose
     // outcome it repeats, or npos.
-    std::vector<std::size_t> repeats(batch.size(), std::string::npos);
-    std::vector<events::log_record> records = std::move(checkpoint_records).value();
+    auto& repeats = job->repeats;
+    repeats.assign(batch.size(), std::string::npos);
+    auto& records = job->records;
+    records = std::move(checkpoint_records).value();
     // For each record: the command it belongs to (npos: a checkpoint), and
     // its event record (the index in the owner's events, or in
     // checkpoint_events).
@@ -250,10 +399,24 @@ void writer::process(std::vector<pending>& batch) {
     for (std::size_t k = 0; k < records.size(); ++k) record_event[k] = k;
     bool store_failed = false;
     std::string store_failure;
+    // The batch in flight failed: this one starts again.
+    bool restart = false;
 
     auto fail_store = [&](const std::error_code& ec) {
         store_failed = true;
         store_failure = ec.message();
+    };
+
+    // The registration an application id belongs to: this batch's, the
+    // batch in flight's, or the store's.
+    auto owner_of = [&](const application_id& app) -> std::optional<registration_id> {
+        if (auto it = new_applications.find(app); it != new_applications.end()) return it->second;
+        if (earlier) {
+            if (auto it = earlier->new_applications.find(app); it != earlier->new_applications.end()) {
+                return it->second;
+            }
+        }
+        return reads_.registration_of(app);
     };
 
     // The stream's state as this batch sees it.
@@ -300,6 +463,11 @@ void writer::process(std::vector<pending>& batch) {
             continue;
         }
         first_in_batch.emplace(cmd.command_id, i);
+        // An outcome the batch in flight stores is read once it is written.
+        if (earlier && earlier->stored_commands.contains(cmd.command_id) && !settle_in_flight()) {
+            restart = true;
+            break;
+        }
         if (auto stored = reads_.outcome_of(cmd.command_id)) {
             command_outcome o;
             o.replayed = true;
@@ -330,13 +498,8 @@ void writer::process(std::vector<pending>& batch) {
         stream_id stream;
         if (const auto* s = std::get_if<stream_id>(&target)) {
             stream = *s;
-        } else {
-            const auto& app = std::get<application_id>(target);
-            if (auto it = new_applications.find(app); it != new_applications.end()) {
-                stream = registration_stream(it->second);
-            } else if (auto reg = reads_.registration_of(app)) {
-                stream = registration_stream(*reg);
-            }
+        } else if (auto reg = owner_of(std::get<application_id>(target))) {
+            stream = registration_stream(*reg);
         }
 
         if (!stream.value().empty() && !log_.owns(log_.partition_of(stream))) {
@@ -384,12 +547,7 @@ void writer::process(std::vector<pending>& batch) {
         // An application id names one application across every registration
         // (the `applications` index); decide() sees only its own stream.
         if (const auto* submit = std::get_if<submit_application>(&cmd.body)) {
-            std::optional<registration_id> owner;
-            if (auto it = new_applications.find(submit->application_id); it != new_applications.end()) {
-                owner = it->second;
-            } else {
-                owner = reads_.registration_of(submit->application_id);
-            }
+            const std::optional<registration_id> owner = owner_of(submit->application_id);
             if (owner && *owner != submit->registration_id) {
                 outcomes[i] = rejected(reject(
                     errc::conflict, fmt::format("application id {} is already used", submit->application_id.value())));
@@ -441,18 +599,21 @@ void writer::process(std::vector<pending>& batch) {
         o.version = version_of(work->now.state);
         outcomes[i] = std::move(o);
     }
+    if (restart) return process(batch);
 
-    double apply_us = std::chrono::duration<double, std::micro>(clock_type::now() - started).count();
-    double append_us = 0;
-    bool committed = false;
+    audit_tree tree(store_);
+    bool staged = false;
     if (!store_failed) {
+        // A log whose commits do not overlap stages after the last commit.
+        if (!log_.overlaps_commits() && !settle_in_flight()) return process(batch);
         auto positions = log_.stage(records);
         if (!positions) {
             store_failed = true;
             store_failure = positions.error().message();
         } else {
+            staged = true;
             std::map<partition_id, log_offset> next_offsets;
-            audit_tree tree = tree_;
+            tree = tree_;
             for (std::size_t r = 0; r < records.size() && !store_failed; ++r) {
                 const log_position& p = positions.value()[r];
                 const event_record* rec = nullptr;
@@ -482,12 +643,14 @@ void writer::process(std::vector<pending>& batch) {
                     s.from_version = o.version.value() + 1 - o.events.size();
                     s.positions = o.positions;
                     rows.on_command(batch[i].cmd.command_id, s);
+                    job->stored_commands.insert(batch[i].cmd.command_id);
                 } else if (o.result_kind == command_outcome::kind::rejected &&
                            o.error.field != "/command_id") {
                     stored_outcome s;
                     s.ok = false;
                     s.error = o.error;
                     rows.on_command(batch[i].cmd.command_id, s);
+                    job->stored_commands.insert(batch[i].cmd.command_id);
                 }
             }
             for (auto& [id, work] : touched) {
@@ -501,59 +664,39 @@ void writer::process(std::vector<pending>& batch) {
             tree.finish(rows.batch());
             for (const auto& [partition, next] : next_offsets) rows.on_checkpoint(partition, next);
             rows.finish();
-            apply_us = std::chrono::duration<double, std::micro>(clock_type::now() - started).count();
-            const auto commit_started = clock_type::now();
-            auto done = store_failed ? result<void>(success()) : log_.commit(rows.batch());
-            append_us = std::chrono::duration<double, std::micro>(clock_type::now() - commit_started).count();
-            if (!done) {
-                store_failed = true;
-                store_failure = done.error().message();
-            } else if (!store_failed) {
-                committed = true;
-                tree_ = std::move(tree);
-                for (std::size_t r = 0; r < records.size(); ++r) {
-                    if (record_owner[r] != std::string::npos) continue;
-                    const auto& c = std::get<ledger_checkpointed>(checkpoint_events[record_event[r]].event);
-                    checkpoints_[c.partition] = {c.tree_size + 1, c.signed_at};
-                }
-            }
         }
-        if (!committed) log_.abort();
     }
+    job->apply_us = std::chrono::duration<double, std::micro>(clock_type::now() - started).count();
 
-    if (committed) {
-        if (cache_.size() + touched.size() > options_.cached_streams_max) cache_.clear();
-        for (auto& [id, work] : touched) cache_[id] = std::make_shared<cached>(std::move(work.now));
-    } else {
-        if (log_.fatal() && !fatal_reported_) {
-            // Fenced: a newer writer owns the log now. Take nothing more.
-            fatal_reported_ = true;
-            {
-                std::lock_guard lock(mutex_);
-                accepting_ = false;
-            }
-            if (options_.on_fatal) options_.on_fatal(store_failure);
-        }
-        // Nothing of this batch was answered as done: forget what it computed,
+    // This batch goes on only after the one before it is written. Had that
+    // failed, the log dropped this batch with it.
+    if (!settle_in_flight()) return process(batch);
+    if (store_failed) {
+        if (staged) log_.abort();
+        report_fatal(store_failure);
+        // Nothing of this batch is answered as done: forget what it computed,
         // and learn from the log what it kept before the next batch.
         for (const auto& [id, work] : touched) cache_.erase(id);
         needs_resync_ = true;
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            if (!outcomes[i].replayed) {
-                outcomes[i] = unavailable(fmt::format("the log could not be written ({}); nothing was written",
-                                                      store_failure));
-            }
-        }
+        job->rows.reset();
+        job->failure = store_failure.empty() ? std::string("unknown") : store_failure;
+        job->batch = std::move(batch);
+        hand_off(std::move(job));
+        return;
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (repeats[i] != std::string::npos) {
-            outcomes[i] = outcomes[repeats[i]];
-            if (outcomes[i].result_kind != command_outcome::kind::unavailable) outcomes[i].replayed = true;
-        }
+
+    // Taken as written: the next batch builds on it while it commits.
+    tree_ = std::move(tree);
+    for (std::size_t r = 0; r < records.size(); ++r) {
+        if (record_owner[r] != std::string::npos) continue;
+        const auto& c = std::get<ledger_checkpointed>(checkpoint_events[record_event[r]].event);
+        checkpoints_[c.partition] = {c.tree_size + 1, c.signed_at};
     }
-    if (batch.empty()) return;  // a checkpoint alone
-    record_metrics(outcomes, batch, apply_us, append_us);
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
+    if (cache_.size() + touched.size() > options_.cached_streams_max) cache_.clear();
+    for (auto& [id, work] : touched) cache_[id] = std::make_shared<cached>(std::move(work.now));
+    job->batch = std::move(batch);
+    in_flight_ = job;
+    hand_off(std::move(job));
 }
 
 result<void> writer::load_audit() {

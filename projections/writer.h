@@ -19,6 +19,15 @@
 // may still have committed; a client that repeats the command id then gets
 // the first outcome).
 //
+// Commits run on a second thread, the committing thread, which then answers
+// the batch. While batch N commits, the writer thread decides batch N+1 on
+// top of N as if N were written: N's states are in the cache, and what N
+// wrote elsewhere (new application ids, counters, stored outcomes) is looked
+// up in N before the store. N+1 is handed on only once N's commit succeeded;
+// if it failed, N+1 is computed again after the read models caught up. A log
+// whose commits cannot overlap (event_log::overlaps_commits) gets N+1 staged
+// only after N's commit returned.
+//
 // Lifecycle: construct, start(), submit() from any thread, stop() (answers
 // what is queued, then joins). The destructor stops.
 // Thread-safety: submit(), execute() and metrics() from any thread.
@@ -31,11 +40,13 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -140,9 +151,10 @@ public:
     // queued, then joins the thread.
     void stop();
 
-    // Queues `cmd`; `done` runs on the writer thread once the outcome is
-    // known. A full or stopped queue answers UNAVAILABLE at once, on the
-    // caller's thread.
+    // Queues `cmd`; `done` runs on the committing thread once the outcome is
+    // known (callbacks run one at a time, in the order commands were taken).
+    // A full or stopped queue answers UNAVAILABLE at once, on the caller's
+    // thread.
     void submit(command_envelope cmd, callback done);
     // submit() and wait for the outcome.
     command_outcome execute(command_envelope cmd);
@@ -156,9 +168,25 @@ private:
         callback done;
     };
     struct stream_work;
+    // A batch handed to the committing thread: its rows to commit (none for
+    // a batch answered without a write) and its answers.
+    struct commit_job;
 
     void run();
     void process(std::vector<pending>& batch);
+    // The committing thread: commits the jobs handed to it, in order, and
+    // answers their commands.
+    void commit_loop();
+    void hand_off(std::shared_ptr<commit_job> job);
+    // Runs on the committing thread: the outcomes as the commit left them,
+    // metrics, then the callbacks.
+    void answer(commit_job& job);
+    // Waits until the batch in flight (if any) is committed. false: its
+    // commit failed; the log's staged batches are dropped, the cache is
+    // emptied and the read models must catch up (needs_resync_).
+    bool settle_in_flight();
+    // The log refuses this instance for good (fenced): stop taking commands.
+    void report_fatal(const std::string& message);
     // The checkpoint records due now, for the partitions whose tree (as
     // tree_ holds it) has grown past the last checkpoint by the limits.
     // `decoded` receives their event records, in the same order.
@@ -208,6 +236,16 @@ private:
     bool final_checkpoint_ = false;
     // Reads tree_ and checkpoints_ back from the store (start, resync).
     [[nodiscard]] result<void> load_audit();
+
+    // The batch handed on whose commit result the writer thread has not yet
+    // seen (writer thread).
+    std::shared_ptr<commit_job> in_flight_;
+    // Jobs for the committing thread, and each job's `settled` flag.
+    std::mutex commit_mutex_;
+    std::condition_variable commit_wake_;
+    std::condition_variable settled_wake_;
+    std::deque<std::shared_ptr<commit_job>> commit_queue_;
+    bool committer_stopping_ = false;
 
     mutable std::mutex metrics_mutex_;
     writer_metrics metrics_;

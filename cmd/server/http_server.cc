@@ -152,7 +152,7 @@ private:
     // Counts the session as open until every other member is gone: the
     // stream's destructor still uses the io_context, which the server's
     // owner may destroy as soon as wait_idle() sees no connection left
-    // (the last reference can be dropped on the writer's thread).
+    // (the last reference can be dropped on the writer's committing thread).
     struct open_count {
         std::shared_ptr<http_server::shared_state> state;
         ~open_count() {
