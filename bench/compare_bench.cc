@@ -31,6 +31,16 @@
 // run checks that the system answered every command `applied`, as the
 // workload expects; it exits 1 with the first rejections otherwise.
 //
+// With --keep-filled DIR, a store filled up to the end of the intake period
+// is kept (a copy of the data directory under DIR, its table files hard
+// links; on PostgreSQL a copy of the database, named in DIR) and later
+// points and later runs with the same DIR, system, registrations and seed
+// start from a fresh copy of it instead of filling again: the same store,
+// byte for byte, as the filling would have left it, with the workload taken
+// up to the same tick. The Kafka log cannot be copied: it is filled every
+// time. `--forget-filled DIR` drops what DIR keeps (the PostgreSQL copies
+// too) and removes DIR.
+//
 // Resident memory: for regledger, what this process grew by after the
 // ledger opened (regledger_target.h; the workload generator's own memory
 // left out); for PostgreSQL, the server's processes (pg_target.h). Process
@@ -45,7 +55,8 @@
 // Usage: compare_bench --system S --figure F [--registrations LIST] [--clients LIST]
 //                      [--rates LIST] [--events LIST] [--seconds S] [--fill-commands N]
 //                      [--work-dir DIR] [--brokers HOST:PORT] [--pg CONNINFO] [--seed N]
-//                      [--out FILE]
+//                      [--keep-filled DIR] [--out FILE]
+//        compare_bench --system S [--pg CONNINFO] --forget-filled DIR
 //        compare_bench --quick [--out FILE]   every figure, small, on the embedded log
 #include <malloc.h>
 #include <unistd.h>
@@ -121,6 +132,8 @@ struct options {
     std::uint64_t seed = 20250101;
     fs::path out;
     bool quick = false;
+    fs::path keep_filled;
+    bool forget_filled = false;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
@@ -130,7 +143,8 @@ struct options {
                "                     --figure throughput|latency|query|registrations|rebuild\n"
                "                     [--registrations LIST] [--clients LIST] [--rates LIST] [--events LIST]\n"
                "                     [--seconds S] [--fill-commands N] [--work-dir DIR] [--brokers HOST:PORT]\n"
-               "                     [--pg CONNINFO] [--seed N] [--out FILE]\n"
+               "                     [--pg CONNINFO] [--seed N] [--keep-filled DIR] [--out FILE]\n"
+               "       compare_bench --system S [--pg CONNINFO] --forget-filled DIR\n"
                "       compare_bench --quick [--out FILE] [--work-dir DIR]\n",
                problem);
     std::exit(2);
@@ -174,7 +188,7 @@ options parse(int argc, char** argv) {
         o.registrations = {200, 400};
         o.clients = {1, 8};
         o.rates = {100};
-        o.events = {3'000};
+        o.events = {1'500, 3'000};
         o.seconds = 1;
     }
     auto take = [&](const std::string& name) -> std::optional<std::string> {
@@ -200,12 +214,19 @@ options parse(int argc, char** argv) {
     if (auto v = take("pg")) o.pg = *v;
     if (auto v = take("seed")) o.seed = whole("seed", *v);
     if (auto v = take("out")) o.out = *v;
+    if (auto v = take("keep-filled")) o.keep_filled = *v;
+    if (auto v = take("forget-filled")) {
+        if (!o.keep_filled.empty() && o.keep_filled != *v) usage("--forget-filled and --keep-filled name different folders");
+        o.keep_filled = *v;
+        o.forget_filled = true;
+    }
     if (!values.empty()) usage("unknown option --" + values.begin()->first);
 
     if (std::find(std::begin(systems), std::end(systems), o.system) == std::end(systems)) {
         usage("--system takes regledger-embedded, regledger-kafka or postgresql");
     }
-    if (!o.quick && std::find(std::begin(figures), std::end(figures), o.figure) == std::end(figures)) {
+    if (!o.quick && !o.forget_filled &&
+        std::find(std::begin(figures), std::end(figures), o.figure) == std::end(figures)) {
         usage("--figure takes throughput, latency, query, registrations or rebuild");
     }
     if ((o.system == "regledger-kafka") != !o.brokers.empty()) {
@@ -327,9 +348,89 @@ public:
         dir_.clear();
     }
 
+    // Whether a filled store can be kept and copied back (--keep-filled; not
+    // on Kafka, whose log is the broker's).
+    bool keeps_filled() const { return !o_.keep_filled.empty() && o_.system != "regledger-kafka"; }
+
+    // Keeps the store of the last reset(), closed, under `key`.
+    void keep(const std::string& key) const {
+        fs::create_directories(o_.keep_filled);
+        if (o_.system == "postgresql") {
+            const std::string name = pg_copy_name(key);
+            bench::pg_keep(o_.pg, name);
+            std::ofstream(o_.keep_filled / (key + pg_marker)) << name << '\n';
+            return;
+        }
+        const fs::path copy = o_.keep_filled / key;
+        const fs::path partial = o_.keep_filled / (key + ".partial");
+        fs::remove_all(partial);
+        copy_store(dir_, partial);
+        fs::remove_all(copy);
+        fs::rename(partial, copy);
+    }
+
+    // Replaces the store of the last reset() with a copy of what keep(key)
+    // kept; false when nothing is kept under `key`.
+    bool restore(const std::string& key) {
+        if (o_.system == "postgresql") {
+            std::ifstream marker(o_.keep_filled / (key + pg_marker));
+            std::string name;
+            if (!std::getline(marker, name) || name.empty()) return false;
+            bench::pg_restore(o_.pg, name);
+            return true;
+        }
+        const fs::path copy = o_.keep_filled / key;
+        if (!fs::is_directory(copy)) return false;
+        fs::remove_all(dir_);
+        copy_store(copy, dir_);
+        return true;
+    }
+
+    // Drops every copy under --keep-filled (the PostgreSQL databases it
+    // names too) and removes the folder.
+    void forget_filled() const {
+        if (!fs::is_directory(o_.keep_filled)) return;
+        for (const auto& entry : fs::directory_iterator(o_.keep_filled)) {
+            if (entry.path().extension() != pg_marker) continue;
+            if (o_.pg.empty()) {
+                throw std::runtime_error(fmt::format("{} names a PostgreSQL copy: --forget-filled needs "
+                                                     "--system postgresql --pg CONNINFO",
+                                                     entry.path().string()));
+            }
+            std::ifstream marker(entry.path());
+            std::string name;
+            if (std::getline(marker, name) && !name.empty()) bench::pg_forget(o_.pg, name);
+            fs::remove(entry.path());
+        }
+        fs::remove_all(o_.keep_filled);
+    }
+
     ~system_under_test() { remove(); }
 
 private:
+    static constexpr const char* pg_marker = ".postgresql";
+
+    static std::string pg_copy_name(std::string key) {
+        std::replace(key.begin(), key.end(), '-', '_');
+        return "regledger_filled_" + key;
+    }
+
+    // A copy of a closed store's folder: the table files (*.sst), which
+    // RocksDB never changes once written, as hard links; the rest copied.
+    static void copy_store(const fs::path& from, const fs::path& to) {
+        fs::create_directories(to);
+        for (const auto& entry : fs::recursive_directory_iterator(from)) {
+            const fs::path target = to / fs::relative(entry.path(), from);
+            if (entry.is_directory()) {
+                fs::create_directories(target);
+            } else if (entry.path().extension() == ".sst") {
+                fs::create_hard_link(entry.path(), target);
+            } else {
+                fs::copy_file(entry.path(), target);
+            }
+        }
+    }
+
     const options& o_;
     fs::path dir_;
     std::string topic_;
@@ -379,17 +480,23 @@ struct feed {
     bench::feed_cursor cursor;
 };
 
+// Where a filling stops by default: the first tick after the intake period.
+instant intake_end(const bench::workload& w) {
+    return instant::start_of_day(bench::intake_days(w.options()).back().plus_days(1));
+}
+
 // Fills the store of the last reset() without durability: --fill-commands
 // commands, or every tick up to the end of the intake period, or the ticks
-// holding `events_max` events.
-void fill(const options& o, const system_under_test& sut, feed& f, std::optional<std::uint64_t> events_max = {}) {
+// holding `events_max` more events.
+bench::run_report fill(const options& o, const system_under_test& sut, feed& f,
+                       std::optional<std::uint64_t> events_max = {}) {
     bench::run_limits limits;
     if (events_max) {
         limits.events_max = *events_max;
     } else if (o.fill_commands) {
         limits.commands_max = *o.fill_commands;
     } else {
-        limits.ticks_before = instant::start_of_day(bench::intake_days(f.w.options()).back().plus_days(1));
+        limits.ticks_before = intake_end(f.w);
     }
     limits.progress = progress_printer("filling");
     bench::run_report r;
@@ -404,6 +511,30 @@ void fill(const options& o, const system_under_test& sut, feed& f, std::optional
     ::malloc_trim(0);
     fmt::print("  filled (not durable): {} commands, {} events in {:.1f} s; {} registrations\n", grouped(r.commands),
                grouped(r.events), r.seconds, grouped(f.cursor.registrations().size()));
+    return r;
+}
+
+// fill(), or with --keep-filled a copy of the store an earlier fill of the
+// same workload kept (the first fill keeps one).
+void fill_or_restore(const options& o, system_under_test& sut, feed& f) {
+    if (!sut.keeps_filled() || o.fill_commands) {
+        fill(o, sut, f);
+        return;
+    }
+    const std::string key = fmt::format("{}-{}-{}", o.system, f.w.options().registrations, o.seed);
+    const auto started = steady::now();
+    if (sut.restore(key)) {
+        const bench::run_counts taken = f.cursor.skip_until(intake_end(f.w));
+        fmt::print("  restored the store an earlier point filled ({} commands, {} events) in {:.1f} s; "
+                   "{} registrations\n",
+                   grouped(taken.commands), grouped(taken.events), seconds_since(started),
+                   grouped(f.cursor.registrations().size()));
+        return;
+    }
+    fill(o, sut, f);
+    const auto kept = steady::now();
+    sut.keep(key);
+    fmt::print("  kept a copy of the filled store in {:.1f} s\n", seconds_since(kept));
 }
 
 // Generates the commands a measurement may take before it starts.
@@ -442,7 +573,7 @@ command_point measure_commands(const options& o, system_under_test& sut, const s
                                std::size_t registrations, std::size_t clients, std::optional<double> rate_per_s) {
     sut.reset(point);
     feed f(workload_for(o, registrations));
-    fill(o, sut, f);
+    fill_or_restore(o, sut, f);
     prefetch(f, (rate_per_s ? *rate_per_s * 1.05 : closed_loop_per_s_max) * o.seconds + 1'000);
     const std::uint64_t generated_before = f.cursor.generated_on_demand();
 
@@ -522,7 +653,7 @@ void figure_query(const options& o, system_under_test& sut, figure_file& out) {
                fmt::join(o.clients, ","));
     sut.reset("query");
     feed f(workload_for(o, n));
-    fill(o, sut, f);
+    fill_or_restore(o, sut, f);
     if (f.cursor.registrations().empty()) {
         fmt::print(stderr, "compare_bench: the filling created no registration to query\n");
         std::exit(1);
@@ -566,20 +697,31 @@ std::size_t registrations_for_events(const options& o, double events) {
     return static_cast<std::size_t>(std::ceil(events / per_registration * 1.1)) + 10;
 }
 
+// One history, growing: the workload sized for the most --events, filled
+// up to each size in turn (ascending) and rebuilt there. A smaller history
+// is the beginning of the larger one, as a ledger's history grows.
 void figure_rebuild(const options& o, system_under_test& sut, figure_file& out) {
-    fmt::print("== rebuild: {}, events {} ==\n", o.system, fmt::join(o.events, ","));
-    for (const double events : o.events) {
-        sut.reset(fmt::format("rebuild-{}", events));
-        feed f(workload_for(o, registrations_for_events(o, events)));
-        fill(o, sut, f, static_cast<std::uint64_t>(events));
+    std::vector<double> sizes = o.events;
+    std::sort(sizes.begin(), sizes.end());
+    sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+    fmt::print("== rebuild: {}, events {} ==\n", o.system, fmt::join(sizes, ","));
+    sut.reset("rebuild");
+    feed f(workload_for(o, registrations_for_events(o, sizes.back())));
+    std::uint64_t filled = 0;
+    for (const double events : sizes) {
+        const auto size = static_cast<std::uint64_t>(events);
+        if (size > filled) {
+            const bench::run_report r = fill(o, sut, f, size - filled);
+            filled += r.events;
+        }
         const auto [read, seconds] = sut.rebuild();
-        sut.remove();
         fmt::print("  events-{}: rebuilt from {} events in {:.2f} s = {} events/s\n", events,
                    grouped(read), seconds, grouped(static_cast<double>(read) / seconds));
         std::fflush(stdout);
         out.put("rebuild", o.system, events, "seconds", seconds);
         out.put("rebuild", o.system, events, "events_per_s", static_cast<double>(read) / seconds);
     }
+    sut.remove();
 }
 
 void run_figure(const options& o, const std::string& figure, figure_file& out) {
@@ -598,6 +740,15 @@ void run_figure(const options& o, const std::string& figure, figure_file& out) {
 
 int main(int argc, char** argv) {
     options o = parse(argc, argv);
+    if (o.forget_filled) {
+        try {
+            system_under_test(o).forget_filled();
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "compare_bench: {}\n", e.what());
+            return 1;
+        }
+        return 0;
+    }
     const bool own_work_dir = o.work_dir.empty();
     if (own_work_dir) o.work_dir = fs::temp_directory_path() / fmt::format("compare-bench-{}", ::getpid());
     std::error_code ec;

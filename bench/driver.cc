@@ -83,6 +83,20 @@ void feed_cursor::applied(const command_envelope& command) {
     }
 }
 
+run_counts feed_cursor::skip_until(instant before) {
+    run_counts taken;
+    while (std::optional<tick> t = next()) {
+        if (t->at >= before) {
+            put_back(std::move(*t));
+            break;
+        }
+        for (const command_envelope& c : t->commands) applied(c);
+        taken.commands += t->commands.size();
+        taken.events += t->events;
+    }
+    return taken;
+}
+
 // ---- run_report ------------------------------------------------------------------
 
 double run_report::percentile_ms(double p) const {

@@ -69,6 +69,11 @@ public:
     virtual std::uint64_t resident_bytes() const = 0;
 };
 
+struct run_counts {
+    std::uint64_t commands = 0;
+    std::uint64_t events = 0;
+};
+
 // Where successive drivers are in one workload. A tick must be fed whole
 // for the later ticks to stay valid, so when a limit stops a driver in the
 // middle of a tick, the commands it did not send stay here and the next
@@ -94,6 +99,11 @@ public:
     // Called for every command the target answered `applied`, in tick order:
     // keeps the registrations that initial submissions created.
     void applied(const command_envelope& command);
+    // Takes every tick before `before` as if a target had applied each of
+    // its commands, and returns them counted (commands, events): the cursor
+    // of a store restored from a copy that a driver filled up to `before`
+    // (run_limits::ticks_before) on the same workload.
+    run_counts skip_until(instant before);
 
     // Registration ids, in the order they were created.
     const std::vector<std::string>& registrations() const noexcept { return registrations_; }

@@ -698,6 +698,98 @@ void pg_reset(const std::string& conninfo) {
     create_schema(c.get());
 }
 
+namespace {
+
+// `conninfo` with its database replaced by `database` (keyword/value form,
+// whatever form `conninfo` had).
+std::string with_database(const std::string& conninfo, const std::string& database) {
+    char* error = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &error);
+    if (parsed == nullptr) {
+        std::string why = error != nullptr ? error : "out of memory";
+        PQfreemem(error);
+        throw std::runtime_error(fmt::format("PostgreSQL: cannot parse '{}': {}", conninfo, why));
+    }
+    auto quoted = [](std::string_view v) {
+        std::string q = "'";
+        for (const char ch : v) {
+            if (ch == '\\' || ch == '\'') q.push_back('\\');
+            q.push_back(ch);
+        }
+        return q + "'";
+    };
+    std::string out;
+    for (const PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+        const std::string_view keyword = o->keyword;
+        if (keyword == "dbname" || o->val == nullptr) continue;
+        out += fmt::format("{}={} ", keyword, quoted(o->val));
+    }
+    PQconninfoFree(parsed);
+    return out + "dbname=" + quoted(database);
+}
+
+std::string database_of(const std::string& conninfo) {
+    pg_connection c = connect(conninfo);
+    return PQdb(c.get());
+}
+
+std::string identifier(PGconn* c, const std::string& name) {
+    char* escaped = PQescapeIdentifier(c, name.data(), name.size());
+    if (escaped == nullptr) throw std::runtime_error(fmt::format("PostgreSQL: {}", PQerrorMessage(c)));
+    std::string out = escaped;
+    PQfreemem(escaped);
+    return out;
+}
+
+// CREATE DATABASE `to` as a file copy of `from` (which no session may use:
+// the server waits a few seconds for the last ones to end).
+void copy_database(PGconn* maintenance, const std::string& from, const std::string& to) {
+    const std::string sql = fmt::format("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY",
+                                        identifier(maintenance, to), identifier(maintenance, from));
+    exec(maintenance, sql.c_str());
+}
+
+void drop_database(PGconn* maintenance, const std::string& name) {
+    const std::string sql = fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", identifier(maintenance, name));
+    exec(maintenance, sql.c_str());
+}
+
+}  // namespace
+
+void pg_keep(const std::string& conninfo, const std::string& name) {
+    const std::string database = database_of(conninfo);
+    pg_connection m = connect(with_database(conninfo, "postgres"));
+    exec(m.get(), "SET client_min_messages = warning");
+    drop_database(m.get(), name);
+    copy_database(m.get(), database, name);
+}
+
+void pg_restore(const std::string& conninfo, const std::string& name) {
+    const std::string database = database_of(conninfo);
+    {
+        pg_connection m = connect(with_database(conninfo, "postgres"));
+        exec(m.get(), "SET client_min_messages = warning");
+        drop_database(m.get(), database);
+        copy_database(m.get(), name, database);
+    }
+    pg_connection c = connect(conninfo);
+    exec(c.get(), "SET client_min_messages = warning");
+    exec(c.get(), "CREATE EXTENSION IF NOT EXISTS pg_prewarm");
+    check(c.get(),
+          PQexec(c.get(),
+                 "SELECT pg_prewarm(oid) FROM pg_class "
+                 "WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'i') "
+                 "UNION ALL SELECT pg_prewarm(reltoastrelid) FROM pg_class "
+                 "WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND reltoastrelid <> 0"),
+          PGRES_TUPLES_OK, "pg_prewarm");
+}
+
+void pg_forget(const std::string& conninfo, const std::string& name) {
+    pg_connection m = connect(with_database(conninfo, "postgres"));
+    exec(m.get(), "SET client_min_messages = warning");
+    drop_database(m.get(), name);
+}
+
 pg_rebuild_report pg_rebuild(const std::string& conninfo) {
     using clock = std::chrono::steady_clock;
     const auto started = clock::now();

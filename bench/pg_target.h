@@ -62,6 +62,21 @@ std::unique_ptr<target> make_pg_target(const std::string& conninfo, bool durable
 // Drops the tables of the schema above and creates them empty.
 void pg_reset(const std::string& conninfo);
 
+// Copies of a filled database, so that the points of a figure that start
+// from the same filled store fill it once (compare_bench --keep-filled).
+// A copy is a database of the same server, made with CREATE DATABASE …
+// TEMPLATE (a file copy) while no session uses the original.
+//
+// pg_keep: the database of `conninfo` as it is now, kept as `name` (an
+// older `name` is dropped first).
+void pg_keep(const std::string& conninfo, const std::string& name);
+// pg_restore: the database of `conninfo` replaced by a copy of `name`, its
+// tables and indexes then read into shared buffers (pg_prewarm), as the
+// filling would have left them.
+void pg_restore(const std::string& conninfo, const std::string& name);
+// pg_forget: `name` dropped, if it exists.
+void pg_forget(const std::string& conninfo, const std::string& name);
+
 struct pg_rebuild_report {
     // Events read from audit_log.
     std::uint64_t events = 0;
