@@ -22,7 +22,10 @@
 //                  the first --clients: durable commands/s and p99;
 //   rebuild        x = events in the history (--events): re-deriving every
 //                  read model from the history alone (regledger rebuild;
-//                  PostgreSQL's state tables from its audit table).
+//                  PostgreSQL's state tables from its audit table). One
+//                  history grows through the sizes; regledger's is written
+//                  by its commands, PostgreSQL's audit table loaded with
+//                  COPY from the events the workload recorded.
 //
 // Each point of a command figure starts from an empty store, fills it with
 // the workload's first commands without durability (by default every tick up
@@ -697,6 +700,41 @@ std::size_t registrations_for_events(const options& o, double events) {
     return static_cast<std::size_t>(std::ceil(events / per_registration * 1.1)) + 10;
 }
 
+// PostgreSQL's history for the rebuild figure: the events the workload
+// recorded for its next ticks, up to `events_max` more, written to
+// audit_log with COPY instead of by running their commands (what the
+// rebuild reads is the same; the bench test "the history loaded with COPY
+// is the one the commands write" holds it to that). Running them would take
+// the baseline minutes per million events.
+std::uint64_t load_pg_history(const options& o, feed& f, std::uint64_t events_max) {
+    const auto started = steady::now();
+    std::uint64_t commands = 0;
+    std::uint64_t events = 0;
+    std::vector<bench::tick> batch;
+    std::uint64_t batch_events = 0;
+    auto flush = [&] {
+        bench::pg_append_history(o.pg, batch);
+        batch.clear();
+        batch_events = 0;
+        fmt::print("    loading: {:5.1f} s, {} events\n", seconds_since(started), grouped(events));
+        std::fflush(stdout);
+    };
+    while (events < events_max) {
+        std::optional<bench::tick> t = f.cursor.next();
+        if (!t) break;
+        for (const command_envelope& c : t->commands) f.cursor.applied(c);
+        commands += t->commands.size();
+        events += t->events;
+        batch_events += t->events;
+        batch.push_back(std::move(*t));
+        if (batch_events >= 100'000) flush();
+    }
+    if (!batch.empty()) flush();
+    fmt::print("  loaded into audit_log with COPY: {} events of {} commands in {:.1f} s\n", grouped(events),
+               grouped(commands), seconds_since(started));
+    return events;
+}
+
 // One history, growing: the workload sized for the most --events, filled
 // up to each size in turn (ascending) and rebuilt there. A smaller history
 // is the beginning of the larger one, as a ledger's history grows.
@@ -706,13 +744,15 @@ void figure_rebuild(const options& o, system_under_test& sut, figure_file& out) 
     sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
     fmt::print("== rebuild: {}, events {} ==\n", o.system, fmt::join(sizes, ","));
     sut.reset("rebuild");
-    feed f(workload_for(o, registrations_for_events(o, sizes.back())));
+    const bool postgresql = o.system == "postgresql";
+    bench::workload_options wo = workload_for(o, registrations_for_events(o, sizes.back()));
+    wo.record_events = postgresql;
+    feed f(wo);
     std::uint64_t filled = 0;
     for (const double events : sizes) {
         const auto size = static_cast<std::uint64_t>(events);
         if (size > filled) {
-            const bench::run_report r = fill(o, sut, f, size - filled);
-            filled += r.events;
+            filled += postgresql ? load_pg_history(o, f, size - filled) : fill(o, sut, f, size - filled).events;
         }
         const auto [read, seconds] = sut.rebuild();
         fmt::print("  events-{}: rebuilt from {} events in {:.2f} s = {} events/s\n", events,

@@ -861,4 +861,47 @@ pg_rebuild_report pg_rebuild(const std::string& conninfo) {
     return report;
 }
 
+void pg_append_history(const std::string& conninfo, const std::vector<tick>& ticks) {
+    pg_connection connection = connect(conninfo);
+    PGconn* c = connection.get();
+    exec(c, "BEGIN");
+    copy_writer out(c, "COPY audit_log (stream, version, command_id, event_type, occurred_at, actor, payload) FROM STDIN");
+    std::vector<std::string> actors;
+    for (const tick& t : ticks) {
+        const std::string occurred_at = t.at.to_string();
+        actors.clear();
+        for (const command_envelope& command : t.commands) {
+            actors.push_back(boost::json::serialize(json::to_json(command.issued_by)));
+        }
+        for (const recorded_event& e : t.recorded) {
+            out.row(row_values<7>{e.stream.value(), std::to_string(e.version.value()),
+                                  t.commands[e.command].command_id.value(), std::string(type_name_of(e.body)),
+                                  occurred_at, actors[e.command], encode_event(e.body)});
+        }
+    }
+    out.finish();
+    exec(c, "COMMIT");
+}
+
+std::vector<std::string> pg_history(const std::string& conninfo) {
+    pg_connection connection = connect(conninfo);
+    PGconn* c = connection.get();
+    pg_result rows = check(c,
+                           PQexec(c, "SELECT stream, version, command_id, event_type, occurred_at, actor, payload "
+                                     "FROM audit_log ORDER BY stream, version"),
+                           PGRES_TUPLES_OK, "audit_log");
+    std::vector<std::string> out;
+    const int n = PQntuples(rows.get());
+    out.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        std::string line;
+        for (int k = 0; k < 7; ++k) {
+            if (k > 0) line.push_back('\t');
+            line += PQgetvalue(rows.get(), i, k);
+        }
+        out.push_back(std::move(line));
+    }
+    return out;
+}
+
 }  // namespace regledger::bench

@@ -47,6 +47,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bench/driver.h"
 
@@ -94,5 +95,18 @@ struct pg_rebuild_report {
 // Throws std::runtime_error when the server fails or the log does not fold
 // (a payload that does not decode, a version out of order).
 pg_rebuild_report pg_rebuild(const std::string& conninfo);
+
+// Appends the events the workload recorded for `ticks`
+// (workload_options::record_events) to audit_log with COPY, in one
+// transaction: the history the commands would have left there, for the
+// rebuild figure, which reads nothing else (the same rows as the commands
+// sent one at a time in tick order write; concurrent clients may number
+// two codes of one tick the other way round). The state tables are left as
+// they are (pg_rebuild replaces them). REQUIRES: every tick's `recorded`.
+void pg_append_history(const std::string& conninfo, const std::vector<tick>& ticks);
+
+// audit_log's rows as text, in stream and version order: `stream version
+// command_id event_type occurred_at actor payload`, tab-separated.
+std::vector<std::string> pg_history(const std::string& conninfo);
 
 }  // namespace regledger::bench

@@ -287,12 +287,16 @@ struct workload::impl {
             ++totals_.dropped;
             return false;
         }
-        for (const event& e : decided.value()) {
+        for (event& e : decided.value()) {
             if (const auto* issued = std::get_if<code_issued>(&e)) {
                 ++code_sequences_[{state_institution(state, issued->application_id).value(), issued->valid_from.year()}];
             }
             ++totals_.events_by_type[std::string(type_name_of(e))];
             state = evolve(std::move(state), e);
+            if (options_.record_events) {
+                t.recorded.push_back(recorded_event{static_cast<std::uint32_t>(t.commands.size()), stream_of(state),
+                                                    state.version, std::move(e)});
+            }
         }
         command_envelope env;
         env.command_id = id ? std::move(*id) : command_id(fmt::format("c{}", ++command_sequence_));
@@ -305,6 +309,9 @@ struct workload::impl {
         t.events += decided.value().size();
         return true;
     }
+
+    static stream_id stream_of(const registration_state& s) { return registration_stream(s.id); }
+    static stream_id stream_of(const account_state& s) { return account_stream(s.id); }
 
     static institution_id state_institution(const registration_state& s, const application_id& app) {
         const application_state* a = s.find_application(app);

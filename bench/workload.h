@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "engine/commands.h"
+#include "engine/events.h"
 #include "engine/institutions.h"
 #include "engine/rules/rule_set.h"
 #include "engine/time.h"
@@ -107,6 +108,18 @@ struct workload_options {
     double later_applications_per_registration = 1.5;
     // Skew of the later applications across registrations.
     double zipf_exponent = 1.0;
+    // Keep each tick's events (tick::recorded).
+    bool record_events = false;
+};
+
+// An event of a tick as the workload's own copy of its stream folded it.
+struct recorded_event {
+    // Its command, an index into tick::commands.
+    std::uint32_t command = 0;
+    stream_id stream;
+    // The stream's version once it is folded.
+    stream_version version;
+    event body;
 };
 
 // One virtual day's commands.
@@ -119,6 +132,8 @@ struct tick {
     std::vector<std::uint32_t> ordering_keys;
     // Events the ledger appends for this tick's commands.
     std::uint64_t events = 0;
+    // Those events in order, with workload_options::record_events.
+    std::vector<recorded_event> recorded;
 };
 
 struct workload_totals {
