@@ -21,6 +21,7 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -97,11 +98,14 @@ public:
 
 private:
     rocks_store() = default;
+    void add_family(std::string_view name, rocksdb::ColumnFamilyHandle* handle);
     store_options options_;
     // The options every family was opened with.
     rocksdb::ColumnFamilyOptions family_options_;
     std::unique_ptr<rocksdb::DB> db_;
     std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> families_;
+    // The same handles by RocksDB's id (nullptr where none).
+    std::vector<rocksdb::ColumnFamilyHandle*> families_by_id_;
 };
 
 // Writes WriteBatches into a store on a thread of its own, in the order they
