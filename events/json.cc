@@ -1,6 +1,8 @@
 #include "events/json.h"
 
+#include <charconv>
 #include <cstddef>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -91,6 +93,47 @@ boost::json::value date_to_json(const calendar_date& d) { return boost::json::st
 boost::json::value instant_to_json(const instant& t) { return boost::json::string(t.to_string()); }
 
 boost::json::value digest_to_json(const sha256_digest& d) { return boost::json::string(to_hex(d)); }
+
+void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out.reserve(out.size() + s.size() + 2);
+    out.push_back('"');
+    std::size_t plain = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto ch = static_cast<unsigned char>(s[i]);
+        if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+        out.append(s.data() + plain, i - plain);
+        plain = i + 1;
+        out.push_back('\\');
+        switch (ch) {
+            case '"': out.push_back('"'); break;
+            case '\\': out.push_back('\\'); break;
+            case '\b': out.push_back('b'); break;
+            case '\t': out.push_back('t'); break;
+            case '\n': out.push_back('n'); break;
+            case '\f': out.push_back('f'); break;
+            case '\r': out.push_back('r'); break;
+            default:
+                out += "u00";
+                out.push_back(hex[ch >> 4]);
+                out.push_back(hex[ch & 15]);
+        }
+    }
+    out.append(s.data() + plain, s.size() - plain);
+    out.push_back('"');
+}
+
+void append_json_uint(std::string& out, std::uint64_t v) {
+    char digits[20];
+    const auto r = std::to_chars(std::begin(digits), std::end(digits), v);
+    out.append(digits, r.ptr);
+}
+
+void append_json_int(std::string& out, std::int64_t v) {
+    char digits[21];
+    const auto r = std::to_chars(std::begin(digits), std::end(digits), v);
+    out.append(digits, r.ptr);
+}
 
 }  // namespace detail
 

@@ -228,6 +228,116 @@ boost::json::value to_json(const T& v) {
     }
 }
 
+namespace detail {
+// Appends `s` as a JSON string escaped as boost::json::serialize escapes it:
+// '"' and '\\' with a backslash; \b \t \n \f \r; other bytes below 0x20 as
+// \u00xx; everything else (UTF-8 included) as it is.
+void append_json_string(std::string& out, std::string_view s);
+void append_json_uint(std::string& out, std::uint64_t v);
+void append_json_int(std::string& out, std::int64_t v);
+}  // namespace detail
+
+// Appends the text of to_json(v) to `out`, exactly as
+// boost::json::serialize(to_json(v)) writes it, without building the value:
+// for the documents the writer stores with every command.
+template <typename T>
+void append_json(std::string& out, const T& v) {
+    if constexpr (std::is_same_v<T, bool>) {
+        out += v ? "true" : "false";
+    } else if constexpr (std::is_integral_v<T>) {
+        if constexpr (std::is_signed_v<T>) {
+            detail::append_json_int(out, static_cast<std::int64_t>(v));
+        } else {
+            detail::append_json_uint(out, static_cast<std::uint64_t>(v));
+        }
+    } else if constexpr (std::is_same_v<T, std::string>) {
+        detail::append_json_string(out, v);
+    } else if constexpr (std::is_same_v<T, calendar_date>) {
+        detail::append_json_string(out, v.to_string());
+    } else if constexpr (std::is_same_v<T, instant> || std::is_same_v<T, sha256_digest>) {
+        const boost::json::value text = to_json(v);
+        detail::append_json_string(out, std::string_view(text.get_string().data(), text.get_string().size()));
+    } else if constexpr (detail::is_named_type<T>::value) {
+        append_json(out, v.value());
+    } else if constexpr (detail::is_optional<T>::value) {
+        if (v) {
+            append_json(out, *v);
+        } else {
+            out += "null";
+        }
+    } else if constexpr (detail::is_vector<T>::value) {
+        out.push_back('[');
+        bool first = true;
+        for (const auto& element : v) {
+            if (!first) out.push_back(',');
+            first = false;
+            append_json(out, element);
+        }
+        out.push_back(']');
+    } else if constexpr (detail::is_variant<T>::value) {
+        std::visit([&out](const auto& alternative) { append_json(out, alternative); }, v);
+    } else if constexpr (detail::is_described_enum<T>) {
+        std::string_view name;
+        boost::mp11::mp_for_each<boost::describe::describe_enumerators<T>>([&](auto d) {
+            if (v == d.value) name = detail::enumerator_json_name(d.name);
+        });
+        if (name.empty()) {
+            detail::append_json_int(out, static_cast<std::int64_t>(v));
+        } else {
+            detail::append_json_string(out, name);
+        }
+    } else if constexpr (detail::is_described_struct<T>) {
+        out.push_back('{');
+        bool first = true;
+        boost::mp11::mp_for_each<detail::members_of<T>>([&](auto d) {
+            const auto& member = v.*d.pointer;
+            using member_type = std::remove_cvref_t<decltype(member)>;
+            if constexpr (detail::is_optional<member_type>::value) {
+                if (!member) return;
+            }
+            if (!first) out.push_back(',');
+            first = false;
+            detail::append_json_string(out, d.name);
+            out.push_back(':');
+            append_json(out, member);
+        });
+        out.push_back('}');
+    } else {
+        static_assert(detail::always_false<T>, "no JSON mapping for this type: describe it with Boost.Describe");
+    }
+}
+
+// Writes one JSON object into a string, member by member, as
+// boost::json::serialize writes an object built with the same members in the
+// same order.
+class object_writer {
+public:
+    explicit object_writer(std::string& out) : out_(out) { out_.push_back('{'); }
+    object_writer(const object_writer&) = delete;
+    object_writer& operator=(const object_writer&) = delete;
+
+    template <typename T>
+    void put(std::string_view key, const T& v) {
+        append_json(this->key(key), v);
+    }
+    void put_string(std::string_view key, std::string_view v) { detail::append_json_string(this->key(key), v); }
+    void put_null(std::string_view key) { this->key(key) += "null"; }
+    // The member's key, then `out` to append its value to.
+    std::string& key(std::string_view key) {
+        if (!first_) out_.push_back(',');
+        first_ = false;
+        detail::append_json_string(out_, key);
+        out_.push_back(':');
+        return out_;
+    }
+    // Closes the object. Call once, last.
+    void close() { out_.push_back('}'); }
+
+private:
+    std::string& out_;
+    bool first_ = true;
+};
+
 // Reads a T (see the rules at the top). `pointer` is where `v` sits in the
 // whole document; it is used for errors and is unchanged on return.
 template <typename T>

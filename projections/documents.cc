@@ -1,6 +1,7 @@
 #include "projections/documents.h"
 
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 
 #include "events/json.h"
 #include "engine/rules/calendar.h"
@@ -27,75 +28,94 @@ const registration_record* record_of(const registration_state& s, const applicat
     return s.record ? &*s.record : nullptr;
 }
 
-object objection_document(const objection_state& o) {
-    object d;
-    d["id"] = o.id.value();
-    d["objector"] = json::to_json(o.objector);
-    d["grounds"] = o.grounds;
-    d["evidence"] = json::to_json(o.evidence);
-    d["status"] = o.open ? "open" : o.upheld ? "upheld" : "dismissed";
-    return d;
-}
-
 }  // namespace
 
+std::string application_document_text(const registration_state& s, const application_state& app) {
+    std::string out;
+    out.reserve(1024);
+    json::object_writer d(out);
+    d.put("id", app.id);
+    d.put("registration_id", s.id);
+    d.put("kind", app.kind);
+    d.put("status", app.status);
+    d.put("institution_id", app.institution_id);
+    d.put("submitted_by", app.submitted_by);
+    d.put("applicants", app.applicants);
+    if (app.record) d.put("record", *app.record);
+    d.put("materials", app.materials);
+    d.put("acceptance_due", app.acceptance_due);
+    d.put("acceptance_overdue", app.acceptance_overdue);
+    if (app.review_due) d.put("review_due", *app.review_due);
+    d.put("review_overdue", app.review_overdue);
+    d.put("review_delay_explanations", app.review_delay_explanations);
+    if (app.publicity_start) d.put("publicity_start", *app.publicity_start);
+    if (app.publicity_end) d.put("publicity_end", *app.publicity_end);
+    d.put("publicity_ended", app.publicity_ended);
+    d.put("calendar_provisional", app.calendar_provisional);
+    std::string& objections = d.key("objections");
+    objections.push_back('[');
+    for (std::size_t i = 0; i < app.objections.size(); ++i) {
+        const objection_state& o = app.objections[i];
+        if (i > 0) objections.push_back(',');
+        json::object_writer od(objections);
+        od.put("id", o.id);
+        od.put("objector", o.objector);
+        od.put("grounds", o.grounds);
+        od.put("evidence", o.evidence);
+        od.put_string("status", o.open ? "open" : o.upheld ? "upheld" : "dismissed");
+        od.close();
+    }
+    objections.push_back(']');
+    d.close();
+    return out;
+}
+
+std::string registration_head_text(const registration_state& s) {
+    std::string out;
+    out.reserve(1024);
+    json::object_writer d(out);
+    d.put("id", s.id);
+    d.put("status", s.status);
+    if (s.code) d.put("code", *s.code);
+    if (s.code_scheme) d.put("code_scheme", *s.code_scheme);
+    if (s.valid_from) d.put("valid_from", *s.valid_from);
+    if (s.valid_until) d.put("valid_until", *s.valid_until);
+    if (s.renewal_window_opens) d.put("renewal_window_opens", *s.renewal_window_opens);
+    d.put("version", s.version);
+    if (s.record) d.put("record", *s.record);
+    d.put("record_version", s.record_version);
+    d.put("applicants", s.applicants);
+    d.put("institution_id", s.institution_id);
+    if (const application_state* open = s.open_application()) {
+        d.put("open_application", open->id);
+    } else {
+        d.put_null("open_application");
+    }
+    if (s.revocation) {
+        json::object_writer r(d.key("revocation"));
+        r.put("revoked_by", s.revocation->revoked_by);
+        r.put("grounds", s.revocation->grounds);
+        r.put("announcement", s.revocation->announcement);
+        if (s.revocation->filed_with) r.put("filed_with", *s.revocation->filed_with);
+        r.close();
+    }
+    std::string& ids = d.key("applications");
+    ids.push_back('[');
+    for (std::size_t i = 0; i < s.applications.size(); ++i) {
+        if (i > 0) ids.push_back(',');
+        json::append_json(ids, s.applications[i].id);
+    }
+    ids.push_back(']');
+    d.close();
+    return out;
+}
+
 object application_document(const registration_state& s, const application_state& app) {
-    object d;
-    d["id"] = app.id.value();
-    d["registration_id"] = s.id.value();
-    d["kind"] = json::to_json(app.kind);
-    d["status"] = json::to_json(app.status);
-    d["institution_id"] = app.institution_id.value();
-    d["submitted_by"] = app.submitted_by.value();
-    d["applicants"] = json::to_json(app.applicants);
-    put_optional(d, "record", app.record);
-    d["materials"] = json::to_json(app.materials);
-    d["acceptance_due"] = json::to_json(app.acceptance_due);
-    d["acceptance_overdue"] = app.acceptance_overdue;
-    put_optional(d, "review_due", app.review_due);
-    d["review_overdue"] = app.review_overdue;
-    d["review_delay_explanations"] = app.review_delay_explanations;
-    put_optional(d, "publicity_start", app.publicity_start);
-    put_optional(d, "publicity_end", app.publicity_end);
-    d["publicity_ended"] = app.publicity_ended;
-    d["calendar_provisional"] = app.calendar_provisional;
-    array objections;
-    for (const objection_state& o : app.objections) objections.push_back(objection_document(o));
-    d["objections"] = std::move(objections);
-    return d;
+    return boost::json::parse(application_document_text(s, app)).as_object();
 }
 
 object registration_head(const registration_state& s) {
-    object d;
-    d["id"] = s.id.value();
-    d["status"] = json::to_json(s.status);
-    put_optional(d, "code", s.code);
-    put_optional(d, "code_scheme", s.code_scheme);
-    put_optional(d, "valid_from", s.valid_from);
-    put_optional(d, "valid_until", s.valid_until);
-    put_optional(d, "renewal_window_opens", s.renewal_window_opens);
-    d["version"] = s.version.value();
-    put_optional(d, "record", s.record);
-    d["record_version"] = s.record_version;
-    d["applicants"] = json::to_json(s.applicants);
-    d["institution_id"] = s.institution_id.value();
-    if (const application_state* open = s.open_application()) {
-        d["open_application"] = open->id.value();
-    } else {
-        d["open_application"] = nullptr;
-    }
-    if (s.revocation) {
-        object r;
-        r["revoked_by"] = s.revocation->revoked_by.value();
-        r["grounds"] = json::to_json(s.revocation->grounds);
-        r["announcement"] = s.revocation->announcement;
-        put_optional(r, "filed_with", s.revocation->filed_with);
-        d["revocation"] = std::move(r);
-    }
-    array ids;
-    for (const application_state& a : s.applications) ids.emplace_back(a.id.value());
-    d["applications"] = std::move(ids);
-    return d;
+    return boost::json::parse(registration_head_text(s)).as_object();
 }
 
 object compose_registration(object head, std::vector<object> applications) {

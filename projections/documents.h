@@ -11,7 +11,7 @@
 #pragma once
 
 #include <optional>
-
+#include <string>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -32,6 +32,9 @@ boost::json::object registration_document(const registration_state& state);
 // of its own (`applications` family), rewritten only when it changes, so that
 // a registration's row does not grow with its applications.
 boost::json::object registration_head(const registration_state& state);
+// registration_head() as the text the `directory` row holds (written
+// directly, without building the object: the writer's hot path).
+std::string registration_head_text(const registration_state& state);
 // The registration document from its head and its applications' documents
 // (in `head`'s order): what registration_document() gives for that state.
 boost::json::object compose_registration(boost::json::object head, std::vector<boost::json::object> applications);
@@ -39,6 +42,8 @@ boost::json::object compose_registration(boost::json::object head, std::vector<b
 // API.md `GET /v1/applications/{id}`: the application with its status,
 // deadlines and objections, and the registration it belongs to.
 boost::json::object application_document(const registration_state& state, const application_state& app);
+// application_document() as the text the `applications` row holds.
+std::string application_document_text(const registration_state& state, const application_state& app);
 
 // A publicity list item (第18条: subject names, kind, data name, summary).
 boost::json::object publicity_item(const registration_state& state, const application_state& app);

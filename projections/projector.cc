@@ -238,7 +238,7 @@ void projection_batch::on_registration_settled(const registration_state& before,
                                                const digest& head_hash) {
     const registration_id& id = after.id;
     const stream_id stream = registration_stream(id);
-    batch_.Put(store_.cf(cf::directory), id.value(), to_text(registration_head(after)));
+    batch_.Put(store_.cf(cf::directory), id.value(), registration_head_text(after));
     batch_.Put(store_.cf(cf::streams), stream.value(), encode_head({after.version, head_hash}));
 
     // Applications are only ever appended: the i-th is the same one before
@@ -246,7 +246,7 @@ void projection_batch::on_registration_settled(const registration_state& before,
     for (std::size_t i = 0; i < after.applications.size(); ++i) {
         const application_state& app = after.applications[i];
         if (i < before.applications.size() && before.applications[i] == app) continue;
-        batch_.Put(store_.cf(cf::applications), app.id.value(), application_row(id, to_text(application_document(after, app))));
+        batch_.Put(store_.cf(cf::applications), app.id.value(), application_row(id, application_document_text(after, app)));
     }
     if (after.code && before.code != after.code) batch_.Put(store_.cf(cf::by_code), *after.code, id.value());
 

@@ -270,3 +270,50 @@ TEST_CASE("from_json: booleans, integers in range, instants and digests") {
 TEST_CASE("to_json: an enum value outside its enumerators is written as its number") {
     CHECK(json::to_json(static_cast<role>(42)) == 42);
 }
+
+TEST_CASE("append_json: the same text as serialize(to_json), escapes included") {
+    auto same = [](const auto& v) {
+        std::string text;
+        json::append_json(text, v);
+        CHECK(text == boost::json::serialize(json::to_json(v)));
+    };
+    const event_record rec = submitted_record();
+    same(rec.event);
+    same(rec.envelope);
+    same(liaoning_record());
+    same(registration_record{});
+    same(std::get<application_submitted>(rec.event).applicants);
+    same(std::vector<std::string>{});
+    same(std::optional<calendar_date>{});
+    same(std::optional<calendar_date>{date("2026-02-28")});
+    same(*instant::parse("2026-09-30T10:15:00+08:00"));
+    same(sha256::of("calendar"));
+    same(stream_version(18'446'744'073'709'551'615ULL));
+    same(std::int64_t{-9'223'372'036'854'775'807LL - 1});
+    same(0);
+    same(true);
+    same(role::public_);
+    std::string every_byte;
+    for (int c = 1; c < 0x80; ++c) every_byte.push_back(static_cast<char>(c));
+    every_byte += "辽宁省\"数据\"\\中心";
+    same(every_byte);
+    same(std::string(1, '\0'));
+}
+
+TEST_CASE("append_json: object_writer writes what an object with the same members serializes to") {
+    std::string text;
+    json::object_writer w(text);
+    w.put("id", application_id("app-1"));
+    w.put_string("status", "open");
+    w.put_null("open_application");
+    w.put("applicants", std::get<application_submitted>(submitted_record().event).applicants);
+    w.key("ids") += "[]";
+    w.close();
+    boost::json::object o;
+    o["id"] = "app-1";
+    o["status"] = "open";
+    o["open_application"] = nullptr;
+    o["applicants"] = json::to_json(std::get<application_submitted>(submitted_record().event).applicants);
+    o["ids"] = boost::json::array();
+    CHECK(text == boost::json::serialize(o));
+}
