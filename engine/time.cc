@@ -105,7 +105,22 @@ calendar_date calendar_date::plus_years(int n) const noexcept {
 
 std::string calendar_date::to_string() const {
     const ymd c = civil_from_days(days_);
-    return fmt::format("{:04}-{:02}-{:02}", c.y, c.m, c.d);
+    if (c.y < 0 || c.y > 9999) return fmt::format("{:04}-{:02}-{:02}", c.y, c.m, c.d);
+    // The common case without fmt's formatting machinery: dates are written
+    // into every document and key.
+    const auto y = static_cast<unsigned>(c.y);
+    const auto m = static_cast<unsigned>(c.m);
+    const auto d = static_cast<unsigned>(c.d);
+    std::string out(10, '-');
+    out[0] = static_cast<char>('0' + y / 1000);
+    out[1] = static_cast<char>('0' + y / 100 % 10);
+    out[2] = static_cast<char>('0' + y / 10 % 10);
+    out[3] = static_cast<char>('0' + y % 10);
+    out[5] = static_cast<char>('0' + m / 10);
+    out[6] = static_cast<char>('0' + m % 10);
+    out[8] = static_cast<char>('0' + d / 10);
+    out[9] = static_cast<char>('0' + d % 10);
+    return out;
 }
 
 std::optional<instant> instant::parse(std::string_view text) {

@@ -3,6 +3,10 @@
 #include "engine/sha256.h"
 #include "engine/time.h"
 
+#include <tuple>
+
+#include <fmt/format.h>
+
 using namespace regledger;
 
 TEST_CASE("calendar_date: parse, format, weekday and years") {
@@ -47,4 +51,21 @@ TEST_CASE("sha256: FIPS 180-4 test vectors") {
     REQUIRE(d);
     CHECK(*d == sha256::of("abc"));
     CHECK(digest_from_hex("xyz") == std::nullopt);
+}
+
+TEST_CASE("calendar_date: to_string is YYYY-MM-DD for every year 0000-9999, and fmt's form outside") {
+    // from_ymd() takes years 1-9999; the days around them come from from_days().
+    const calendar_date first = calendar_date::from_ymd(1, 1, 1).plus_days(-366);
+    const calendar_date last = calendar_date::from_ymd(9999, 12, 31);
+    std::size_t checked = 0;
+    for (calendar_date d = first; d <= last; d = d.plus_days(7)) {
+        const auto [y, m, day] = std::tuple{d.year(), d.month(), d.day()};
+        REQUIRE(d.to_string() == fmt::format("{:04}-{:02}-{:02}", y, m, day));
+        ++checked;
+    }
+    CHECK(checked > 500'000);
+    CHECK(last.to_string() == "9999-12-31");
+    CHECK(first.to_string() == "0000-01-01");
+    CHECK(first.plus_days(-1).to_string() == "-001-12-31");
+    CHECK(last.plus_days(1).to_string() == "10000-01-01");
 }
