@@ -169,6 +169,18 @@ object public_code_document(const registration_state& s) {
 }
 
 std::optional<object> public_fact(const registration_state& s, const event_record& record) {
+    // Most events make nothing public: answer those before building anything
+    // (every event of the writer comes through here).
+    const bool makes_public = std::visit(
+        [](const auto& e) {
+            using E = std::decay_t<decltype(e)>;
+            return std::is_same_v<E, publicity_started> || std::is_same_v<E, publicity_ended> ||
+                   std::is_same_v<E, code_issued> || std::is_same_v<E, registration_deregistered> ||
+                   std::is_same_v<E, revocation_annulled> || std::is_same_v<E, renewal_granted> ||
+                   std::is_same_v<E, registration_revoked>;
+        },
+        record.event);
+    if (!makes_public) return std::nullopt;
     object fact;
     fact["type"] = type_name_of(record.event);
     fact["occurred_at"] = json::to_json(record.envelope.occurred_at);
