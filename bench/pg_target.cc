@@ -754,12 +754,19 @@ void drop_database(PGconn* maintenance, const std::string& name) {
     exec(maintenance, sql.c_str());
 }
 
+// A session on the server's `postgres` database, which creating and
+// dropping the others needs.
+pg_connection maintenance_session(const std::string& conninfo) {
+    pg_connection m = connect(with_database(conninfo, "postgres"));
+    exec(m.get(), "SET client_min_messages = warning");
+    return m;
+}
+
 }  // namespace
 
 void pg_keep(const std::string& conninfo, const std::string& name) {
     const std::string database = database_of(conninfo);
-    pg_connection m = connect(with_database(conninfo, "postgres"));
-    exec(m.get(), "SET client_min_messages = warning");
+    pg_connection m = maintenance_session(conninfo);
     drop_database(m.get(), name);
     copy_database(m.get(), database, name);
 }
@@ -767,8 +774,7 @@ void pg_keep(const std::string& conninfo, const std::string& name) {
 void pg_restore(const std::string& conninfo, const std::string& name) {
     const std::string database = database_of(conninfo);
     {
-        pg_connection m = connect(with_database(conninfo, "postgres"));
-        exec(m.get(), "SET client_min_messages = warning");
+        pg_connection m = maintenance_session(conninfo);
         drop_database(m.get(), database);
         copy_database(m.get(), name, database);
     }
@@ -785,8 +791,7 @@ void pg_restore(const std::string& conninfo, const std::string& name) {
 }
 
 void pg_forget(const std::string& conninfo, const std::string& name) {
-    pg_connection m = connect(with_database(conninfo, "postgres"));
-    exec(m.get(), "SET client_min_messages = warning");
+    pg_connection m = maintenance_session(conninfo);
     drop_database(m.get(), name);
 }
 
