@@ -92,7 +92,10 @@ public:
     [[nodiscard]] result<void> import_family(rocks_store& source, std::string_view family,
                                              const std::filesystem::path& staging);
 
-    // Writes `batch` atomically; synced when options.sync_writes.
+    // Writes `batch` atomically; synced when options.sync_writes. Unless
+    // bulk_load, a batch of Puts and Deletes goes to RocksDB sorted by family
+    // and key (operations on one key in their order): the same result, with
+    // the memtables' inserts following each other.
     [[nodiscard]] result<void> write(rocksdb::WriteBatch& batch);
     const store_options& options() const noexcept { return options_; }
 
