@@ -22,7 +22,9 @@ public:
         switch (static_cast<kafka_errc>(value)) {
             case kafka_errc::unavailable: return "the Kafka brokers did not answer in time";
             case kafka_errc::fenced: return "a newer writer took over these partitions (fenced)";
-            case kafka_errc::aborted: return "the Kafka transaction was aborted";
+            case kafka_errc::commit_unknown:
+                return "Kafka did not confirm the commit, which may have completed; repeating the command with "
+                       "its command_id answers which";
             case kafka_errc::topic_mismatch: return "the topic's partition count differs from the configuration";
             case kafka_errc::bad_config: return "librdkafka refused the configuration";
             case kafka_errc::other: return "Kafka error";
@@ -298,26 +300,25 @@ result<void> kafka_log::commit_with_retries() noexcept {
     for (;;) {
         RdKafka::Error* e = producer_->commit_transaction(static_cast<int>(options_.timeout.count()));
         if (e == nullptr) {
-            pending_commit_ = false;
             in_transaction_ = false;
             return success();
         }
-        const bool retriable = e->is_retriable();
-        const bool abortable = e->txn_requires_abort();
+        const bool retriable = e->is_retriable() && !e->txn_requires_abort();
         const auto code = classify(e->code(), e->is_fatal());
         delete e;
         if (fatal_) return code;
-        if (abortable) {
-            // The transaction cannot commit: abort it before the next.
-            pending_commit_ = false;
-            needs_abort_ = true;
-            return make_error_code(kafka_errc::aborted);
-        }
-        if (!retriable || std::chrono::steady_clock::now() >= deadline) {
-            // Unknown whether the coordinator completed it: ask again later.
-            pending_commit_ = true;
-            return code == kafka_errc::other ? std::error_code(kafka_errc::unavailable) : code;
-        }
+        if (retriable && std::chrono::steady_clock::now() < deadline) continue;
+        // Whatever librdkafka concludes, the EndTxn(commit) may have reached
+        // the coordinator, which then completes it: a transaction that
+        // "failed locally" may well be committed. Aborting it is not safe
+        // (it may commit regardless), nor is taking it as lost (its records
+        // would appear after the read models were caught up, and a repeated
+        // command would be written twice). The next settle() replaces the
+        // producer; the coordinator decides before anything goes on.
+        in_transaction_ = false;
+        needs_abort_ = false;
+        needs_reinit_ = true;
+        return make_error_code(kafka_errc::commit_unknown);
     }
 }
 
@@ -334,22 +335,18 @@ result<void> kafka_log::settle() noexcept {
         needs_init_ = true;
     }
     if (needs_init_) {
-        // The old producer's open transaction, if any, is completed or
-        // aborted by the coordinator before init_transactions returns. One
-        // that timed out (a coordinator still writing the last markers after
-        // a restart) is asked again on the same producer, as librdkafka
-        // allows: a fresh producer each time could never finish within the
-        // bound on a slow broker. A fatal error sets needs_reinit_ instead.
+        // The old producer's open transaction, if any, is completed (its
+        // markers written) or aborted by the coordinator before
+        // init_transactions returns. One that timed out (a coordinator still
+        // loading, or writing the last markers, after a restart) is asked
+        // again on the same producer, as librdkafka allows: a fresh producer
+        // each time could never finish within the bound on a slow broker. A
+        // fatal error sets needs_reinit_ instead.
         if (const auto failed = init_producer()) return failed;
         needs_init_ = false;
-        pending_commit_ = false;
         needs_abort_ = false;
         in_transaction_ = false;
         return success();
-    }
-    if (pending_commit_) {
-        BOOST_OUTCOME_TRY(commit_with_retries());
-        BOOST_OUTCOME_TRY(await_visible());
     }
     if (!needs_abort_) return success();
     if (RdKafka::Error* e = producer_->abort_transaction(static_cast<int>(options_.timeout.count()))) {
@@ -419,11 +416,6 @@ result<std::vector<log_position>> kafka_log::stage(std::span<const log_record> r
         positions.push_back({records[i].partition ? *records[i].partition : partition_of(records[i].key),
                              log_offset(delivery_->offsets[i])});
     }
-    staged_tail_.clear();
-    for (const auto& p : positions) {
-        auto& last = staged_tail_[p.partition.value()];
-        last = std::max(last, p.offset.value());
-    }
     return positions;
 }
 
@@ -441,8 +433,9 @@ result<void> kafka_log::commit(rocksdb::WriteBatch& local) {
 }
 
 void kafka_log::abort() noexcept {
-    // A commit that may have completed is never aborted: it is retried.
-    if (in_transaction_ && !pending_commit_) needs_abort_ = true;
+    // A commit that went unconfirmed is not in a transaction any more: it
+    // waits for the producer's replacement, never for an abort.
+    if (in_transaction_) needs_abort_ = true;
     in_transaction_ = false;
     (void)settle();
 }
@@ -499,13 +492,6 @@ result<std::vector<stored_record>> kafka_log::read(log_position from, std::size_
     consumer_->unassign();
     if (!at_end && out.empty()) return make_error_code(kafka_errc::unavailable);
     return out;
-}
-
-result<void> kafka_log::await_visible() const {
-    for (const auto& [partition, last] : staged_tail_) {
-        BOOST_OUTCOME_TRY(await_stable(partition_id(partition), log_offset(last + 1)));
-    }
-    return success();
 }
 
 result<void> kafka_log::await_stable(partition_id partition, log_offset end) const {

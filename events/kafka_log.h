@@ -16,9 +16,13 @@
 // checkpoint lives in RocksDB beside the read models.
 //
 // Failures: a broker that does not answer makes stage() or commit() fail
-// within the configured bound (UNAVAILABLE for the commands; the transaction
-// is aborted, and retried before the next one); a newer instance fencing this
-// one makes fatal() true for good.
+// within the configured bound (UNAVAILABLE for the commands). A transaction
+// that failed before its commit was asked for is aborted before the next. One
+// whose commit went unconfirmed may still complete on the coordinator, so it
+// is neither aborted nor taken as lost: settle() replaces the producer, and
+// its init_transactions has the coordinator finish or abort it before
+// anything is read or written again. A newer instance fencing this one makes
+// fatal() true for good.
 //
 // Thread-safety: stage/commit/abort/settle from one thread at a time (the
 // writer's; commit may run on its committing thread, never alongside the
@@ -52,8 +56,9 @@ enum class kafka_errc : int {
     unavailable = 1,
     // A newer writer with the same transactional id took over.
     fenced = 2,
-    // The transaction could not be committed and was aborted.
-    aborted = 3,
+    // The commit was asked for and not confirmed: the coordinator may have
+    // completed it or not. settle() learns which before the next stage().
+    commit_unknown = 3,
     // The topic exists with another partition count than configured.
     topic_mismatch = 4,
     // A configuration librdkafka refused.
@@ -151,8 +156,6 @@ private:
     // Creates consumer_ (read_committed, never commits offsets) unless it
     // exists. REQUIRES: read_mutex_ held.
     std::error_code open_reader() const;
-    // await_stable for the partitions of the transaction just committed.
-    result<void> await_visible() const;
     // commit_transaction, retried while librdkafka says the error is
     // retriable, within the bound.
     result<void> commit_with_retries() noexcept;
@@ -171,19 +174,17 @@ private:
     // A transaction that failed before its commit was asked for: it is
     // aborted before the next begins.
     bool needs_abort_ = false;
-    // A commit that timed out: the coordinator may have completed it, so it
-    // is retried (commit is idempotent), never aborted, before the next.
-    bool pending_commit_ = false;
     // The producer raised a fatal error other than fencing (for one, the
-    // coordinator lost the transaction over a broker restart): it is
-    // replaced by a new one with the same transactional id before the next
-    // transaction, which settles the lost one.
+    // coordinator lost the transaction over a broker restart), or a commit
+    // went unconfirmed: it is replaced by a new one with the same
+    // transactional id before the next transaction. The new one's
+    // init_transactions returns only once the coordinator has completed
+    // (committed or aborted, its markers written) whatever the old one left
+    // open, and fences the old one's requests still on their way.
     std::atomic<bool> needs_reinit_{false};
     // A producer whose init_transactions has not succeeded yet (writer
     // thread only).
     bool needs_init_ = false;
-    // The last offset of each partition in the transaction staged last.
-    std::map<std::int32_t, std::int64_t> staged_tail_;
 
     struct delivery;
     std::unique_ptr<delivery> delivery_;

@@ -13,6 +13,7 @@
 #include "events/canonical.h"
 #include "events/checkpoint.h"
 #include "events/codec.h"
+#include "events/kafka_log.h"
 #include "projections/documents.h"
 #include "projections/replay.h"
 
@@ -48,6 +49,8 @@ struct writer::commit_job {
     std::unique_ptr<projection_batch> rows;
     // Why the batch was not written: its outcomes become UNAVAILABLE.
     std::string failure;
+    // The log could not tell whether the failed commit took effect.
+    bool outcome_unknown = false;
     double apply_us = 0;
     double append_us = 0;
     // What the next batch looks up here while this one commits.
@@ -249,7 +252,10 @@ void writer::commit_loop() {
                 std::lock_guard lock(commit_mutex_);
                 job->append_us = append_us;
                 job->committed = done.has_value();
-                if (!done) job->failure = done.error().message();
+                if (!done) {
+                    job->failure = done.error().message();
+                    job->outcome_unknown = done.error() == events::kafka_errc::commit_unknown;
+                }
                 job->settled = true;
             }
             settled_wake_.notify_all();
@@ -265,9 +271,14 @@ void writer::answer(commit_job& job) {
     auto& outcomes = job.outcomes;
     if (!job.failure.empty()) {
         for (auto& o : outcomes) {
-            if (!o.replayed) {
-                o = unavailable(fmt::format("the log could not be written ({}); nothing was written", job.failure));
-            }
+            if (o.replayed) continue;
+            // A commit that may have completed is not said to have written
+            // nothing: the command's id, repeated, answers how it ended.
+            o = unavailable(job.outcome_unknown
+                                ? fmt::format("the log did not confirm the write ({}); repeat the command with the "
+                                              "same command_id to learn its outcome",
+                                              job.failure)
+                                : fmt::format("the log could not be written ({}); nothing was written", job.failure));
         }
     }
     for (std::size_t i = 0; i < outcomes.size(); ++i) {

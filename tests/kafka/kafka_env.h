@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -43,5 +44,34 @@ inline events::kafka_options kafka_test_options(std::string_view what, std::int3
     o.timeout = std::chrono::milliseconds(30000);
     return o;
 }
+
+// scripts/kafka ACTION (start, kill, pause, resume) for the test broker's
+// port.
+inline void broker(std::string_view action) {
+    const std::string brokers = kafka_brokers();
+    const std::string port = brokers.substr(brokers.rfind(':') + 1);
+    const std::string command =
+        fmt::format("{}/scripts/kafka {} --port {} >/dev/null 2>&1", REGLEDGER_SOURCE_DIR, action, port);
+    REQUIRE_MESSAGE(std::system(command.c_str()) == 0, command);
+}
+
+// The test broker frozen (SIGSTOP) for the guard's lifetime: it takes
+// requests and answers none. Resumed however the test ends, or every later
+// test would find it frozen.
+class paused_broker {
+public:
+    paused_broker() { broker("pause"); }
+    paused_broker(const paused_broker&) = delete;
+    paused_broker& operator=(const paused_broker&) = delete;
+    ~paused_broker() { resume(); }
+    void resume() {
+        if (!paused_) return;
+        paused_ = false;
+        broker("resume");
+    }
+
+private:
+    bool paused_ = true;
+};
 
 }  // namespace regledger::testing

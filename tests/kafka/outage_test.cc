@@ -1,13 +1,22 @@
-// The broker stopped in the middle of a load: commands answer UNAVAILABLE
+// The broker failing in the middle of a load: commands answer UNAVAILABLE
 // within a bound, the ledger stays up, and when the broker returns it goes
 // on; every acknowledged command is in the topic exactly once, and a command
 // answered UNAVAILABLE, repeated with its id, ends up there exactly once too.
+//
+// Two failures: the broker crashing (SIGKILL) and staying away past the
+// transaction timeouts, and the broker freezing (SIGSTOP), which takes the
+// requests in flight, the commit among them, and answers none until resumed:
+// a commit the ledger had to answer UNAVAILABLE then completes after all.
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include <rocksdb/write_batch.h>
+
+#include "events/canonical.h"
 #include "events/codec.h"
 #include "events/log_verify.h"
 #include "tests/kafka/kafka_env.h"
@@ -19,99 +28,106 @@ using kind = projections::command_outcome::kind;
 
 namespace {
 
-// scripts/kafka ACTION for the test broker's port.
-void broker(std::string_view action) {
-    const std::string brokers = kafka_brokers();
-    const std::string port = brokers.substr(brokers.rfind(':') + 1);
-    const std::string command =
-        fmt::format("{}/scripts/kafka {} --port {} >/dev/null 2>&1", REGLEDGER_SOURCE_DIR, action, port);
-    REQUIRE_MESSAGE(std::system(command.c_str()) == 0, command);
+bool wait_for(const std::function<bool()>& condition, int seconds) {
+    for (int i = 0; i < seconds * 10 && !condition(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return condition();
 }
 
-}  // namespace
+command initial_application_of(int i) {
+    auto c = initial_application(fmt::format("app-{}", i));
+    c.registration_id = registration_id(fmt::format("reg-{}", i));
+    return c;
+}
 
-TEST_CASE("Kafka faults: the broker stopped mid-load, then back: UNAVAILABLE meanwhile, exactly once after") {
-    auto options = kafka_test_options("outage");
-    options.timeout = std::chrono::milliseconds(2000);
-    ledger_fixture f(options);
+// One client submitting initial applications without pause, ids load-0,
+// load-1, ..., and remembering each answer.
+class load {
+public:
+    explicit load(ledger_fixture& f) : f_(f), thread_([this] { run(); }) {}
+    load(const load&) = delete;
+    load& operator=(const load&) = delete;
+    ~load() { stop(); }
 
-    std::mutex mutex;
-    std::map<std::string, kind> outcomes;  // command id -> answer
-    std::vector<double> unavailable_seconds;
-    std::atomic<bool> stop{false};
-    std::atomic<int> applied_after_outage{0};
-    std::atomic<bool> outage_seen{false};
-    std::string last_unavailable;  // under `mutex`: what the last UNAVAILABLE said
-    std::thread load([&] {
-        for (int i = 0; !stop; ++i) {
-            auto c = initial_application(fmt::format("app-{}", i));
-            c.registration_id = registration_id(fmt::format("reg-{}", i));
+    void stop() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    std::size_t answered() const {
+        std::lock_guard lock(mutex_);
+        return outcomes_.size();
+    }
+    std::size_t applied() const { return applied_; }
+    bool outage_seen() const { return outage_seen_; }
+    std::string last_unavailable() const {
+        std::lock_guard lock(mutex_);
+        return last_unavailable_;
+    }
+    // After stop(): every answer, and how long each UNAVAILABLE took.
+    const std::map<std::string, kind>& outcomes() const { return outcomes_; }
+    const std::map<std::string, std::string>& messages() const { return messages_; }
+    const std::vector<double>& unavailable_seconds() const { return unavailable_seconds_; }
+
+private:
+    void run() {
+        for (int i = 0; !stop_; ++i) {
             const std::string id = fmt::format("load-{}", i);
             const auto started = std::chrono::steady_clock::now();
-            const auto o = f.run(c, subject("acct-a"), id);
-            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            const auto o = f_.run(initial_application_of(i), subject("acct-a"), id);
+            const double seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             {
-                std::lock_guard lock(mutex);
-                outcomes[id] = o.result_kind;
+                std::lock_guard lock(mutex_);
+                outcomes_[id] = o.result_kind;
                 if (o.result_kind == kind::unavailable) {
-                    unavailable_seconds.push_back(seconds);
-                    last_unavailable = o.error.message;
-                    outage_seen = true;
-                } else if (outage_seen && o.result_kind == kind::applied) {
-                    ++applied_after_outage;
+                    unavailable_seconds_.push_back(seconds);
+                    messages_[id] = o.error.message;
+                    last_unavailable_ = o.error.message;
+                    outage_seen_ = true;
                 }
             }
+            if (o.result_kind == kind::applied) ++applied_;
             // A client backs off after a 503, as a real one would; each
-            // command refused meanwhile is repeated below.
+            // command refused meanwhile is repeated afterwards.
             if (o.result_kind == kind::unavailable) std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
-    });
-    auto wait_for = [&](auto condition, int seconds) {
-        for (int i = 0; i < seconds * 10 && !condition(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        return condition();
-    };
-    REQUIRE(wait_for([&] {
-        std::lock_guard lock(mutex);
-        return outcomes.size() >= 20;
-    }, 60));
-    // The broker crashes (SIGKILL), as a machine losing power would. A
-    // graceful stop of a single-node cluster can instead complete a commit
-    // without writing its markers ("partitions are likely deleted already"
-    // in the broker's log): a hanging transaction no read_committed reader
-    // gets past, which the ledger then refuses to serve around.
-    broker("kill");
-    const bool saw_outage = wait_for([&] { return outage_seen.load(); }, 60);
-    // The broker stays away longer than a minute: past librdkafka's default
-    // transaction timeout (60 s), after which the coordinator would abort the
-    // writer's open transaction and fence it for good on its return; the
-    // writer's own (kafka_options::transaction_timeout) outlasts it.
-    std::this_thread::sleep_for(std::chrono::seconds(65));
-    broker("start");
-    const bool recovered = wait_for([&] { return applied_after_outage.load() >= 5; }, 120);
-    stop = true;
-    load.join();
-    REQUIRE(saw_outage);
-    {
-        std::lock_guard lock(mutex);
-        REQUIRE_MESSAGE(recovered, "still unavailable: ", last_unavailable);
-    }
-    {
-        std::lock_guard lock(mutex);
-        // Answered within the bound: the produce/commit timeout plus the
-        // resync's read, not an open-ended hang.
-        for (double s : unavailable_seconds) CHECK(s < 20.0);
     }
 
-    // Repeat every command that was answered UNAVAILABLE, with its id.
-    for (const auto& [id, k] : outcomes) {
+    ledger_fixture& f_;
+    mutable std::mutex mutex_;
+    std::map<std::string, kind> outcomes_;  // command id -> answer
+    std::map<std::string, std::string> messages_;  // command id -> UNAVAILABLE's message
+    std::vector<double> unavailable_seconds_;
+    std::string last_unavailable_;
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> outage_seen_{false};
+    std::atomic<std::size_t> applied_{0};
+    std::thread thread_;
+};
+
+// Repeats every command the client saw answered UNAVAILABLE, with its id;
+// each is applied now, or answered as applied before: its first commit
+// completed after all, and its UNAVAILABLE must not have said that nothing
+// was written. Returns how many were the latter.
+std::size_t repeat_unavailable(ledger_fixture& f, const load& client) {
+    std::size_t completed_before = 0;
+    for (const auto& [id, k] : client.outcomes()) {
         if (k != kind::unavailable) continue;
-        const int i = std::stoi(id.substr(5));
-        auto c = initial_application(fmt::format("app-{}", i));
-        c.registration_id = registration_id(fmt::format("reg-{}", i));
-        const auto again = f.run(c, subject("acct-a"), id);
+        const auto again = f.run(initial_application_of(std::stoi(id.substr(5))), subject("acct-a"), id);
+        CAPTURE(id);
         CHECK(again.result_kind == kind::applied);
+        if (!again.replayed) continue;
+        ++completed_before;
+        const std::string& first = client.messages().at(id);
+        CAPTURE(first);
+        CHECK(first.find("nothing was written") == std::string::npos);
+        CHECK(first.find("repeat the command with the same command_id") != std::string::npos);
     }
-    // Every command id is in the topic exactly once; the chains verify.
+    return completed_before;
+}
+
+// Every command id of `outcomes` is in the topic exactly once; the chains
+// verify.
+void check_exactly_once(ledger_fixture& f, const std::map<std::string, kind>& outcomes) {
     std::map<std::string, int> seen;
     for (std::int32_t p = 0; p < f.ledger().log().partition_count(); ++p) {
         // The markers of the last commit may follow its answer.
@@ -137,4 +153,139 @@ TEST_CASE("Kafka faults: the broker stopped mid-load, then back: UNAVAILABLE mea
     }
     events::verify_options vo;
     CHECK(events::verify_log(f.ledger().log(), vo).has_value());
+}
+
+}  // namespace
+
+TEST_CASE("Kafka faults: the broker stopped mid-load, then back: UNAVAILABLE meanwhile, exactly once after") {
+    auto options = kafka_test_options("outage");
+    options.timeout = std::chrono::milliseconds(2000);
+    ledger_fixture f(options);
+
+    load client(f);
+    REQUIRE(wait_for([&] { return client.answered() >= 20; }, 60));
+    // The broker crashes (SIGKILL), as a machine losing power would. A
+    // graceful stop of a single-node cluster can instead complete a commit
+    // without writing its markers ("partitions are likely deleted already"
+    // in the broker's log): a hanging transaction no read_committed reader
+    // gets past, which the ledger then refuses to serve around.
+    broker("kill");
+    const bool saw_outage = wait_for([&] { return client.outage_seen(); }, 60);
+    const std::size_t applied_before = client.applied();
+    // The broker stays away longer than a minute: past librdkafka's default
+    // transaction timeout (60 s), after which the coordinator would abort the
+    // writer's open transaction and fence it for good on its return; the
+    // writer's own (kafka_options::transaction_timeout) outlasts it.
+    std::this_thread::sleep_for(std::chrono::seconds(65));
+    broker("start");
+    const bool recovered = wait_for([&] { return client.applied() >= applied_before + 5; }, 120);
+    client.stop();
+    REQUIRE(saw_outage);
+    REQUIRE_MESSAGE(recovered, "still unavailable: ", client.last_unavailable());
+    // Answered within the bound: the produce/commit timeout plus the resync's
+    // read, not an open-ended hang.
+    for (double s : client.unavailable_seconds()) CHECK(s < 20.0);
+
+    repeat_unavailable(f, client);
+    check_exactly_once(f, client.outcomes());
+}
+
+TEST_CASE("Kafka faults: the broker frozen mid-load, then resumed, again and again: a commit answered UNAVAILABLE "
+          "that completes after all is never written twice") {
+    auto options = kafka_test_options("frozen");
+    options.timeout = std::chrono::milliseconds(2000);
+    ledger_fixture f(options);
+
+    load client(f);
+    REQUIRE(wait_for([&] { return client.answered() >= 20; }, 60));
+    // Each freeze outlasts the produce and commit bounds, so that whatever
+    // the writer sent last (a batch, or its commit) goes unanswered; the
+    // broker acts on it once resumed.
+    for (int round = 0; round < 4; ++round) {
+        CAPTURE(round);
+        const std::size_t answered = client.answered();
+        {
+            paused_broker frozen;
+            std::this_thread::sleep_for(std::chrono::milliseconds(6000 + 700 * round));
+        }
+        const std::size_t applied_before = client.applied();
+        REQUIRE(wait_for([&] { return client.answered() > answered; }, 60));
+        REQUIRE_MESSAGE(wait_for([&] { return client.applied() >= applied_before + 5; }, 120),
+                        "still unavailable: ", client.last_unavailable());
+    }
+    client.stop();
+    REQUIRE(client.outage_seen());
+
+    const std::size_t completed_before = repeat_unavailable(f, client);
+    MESSAGE("commands answered UNAVAILABLE whose first commit completed: ", completed_before);
+    check_exactly_once(f, client.outcomes());
+}
+
+TEST_CASE("Kafka log: a commit the broker does not answer is UNKNOWN, and settled by the coordinator before the "
+          "next transaction") {
+    temp_dir dir;
+    events::store_options so;
+    so.dir = dir.path() / "local";
+    auto store = events::rocks_store::open(so, projections::ledger::kafka_families());
+    REQUIRE(store.has_value());
+    auto options = kafka_test_options("unanswered");
+    options.timeout = std::chrono::milliseconds(2000);
+    auto opened = events::kafka_log::open(options);
+    REQUIRE_MESSAGE(opened.has_value(), (opened ? std::string() : opened.error().message()));
+    events::kafka_log& log = *opened.value();
+    log.set_local_store(store.value().get());
+
+    auto records_of = [](const std::string& stream) {
+        std::vector<events::log_record> records;
+        for (int i = 1; i <= 3; ++i) {
+            event_record rec;
+            rec.envelope.stream_id = stream_id(stream);
+            rec.envelope.event_id = event_id(fmt::format("{}/{}", stream, i));
+            rec.envelope.command_id = command_id(stream);
+            rec.envelope.version = stream_version(static_cast<std::uint64_t>(i));
+            rec.envelope.occurred_at = at("2026-03-02T09:00:00+08:00");
+            rec.event = account_verified{account_id(stream.substr(5)), institution_id("LN-SY")};
+            rec.envelope.hash = events::compute_hash(rec.envelope, rec.event);
+            records.push_back({stream_id(stream), type_id_of(rec.event), events::encode(rec), std::nullopt,
+                               std::nullopt});
+        }
+        return records;
+    };
+    auto commands_in_log = [&] {
+        std::map<std::string, int> seen;
+        const auto end = log.end(partition_id(0));
+        REQUIRE(end.has_value());
+        REQUIRE(log.await_stable(partition_id(0), end.value()).has_value());
+        log_offset next(0);
+        for (;;) {
+            auto read = log.read({partition_id(0), next}, 1000);
+            REQUIRE(read.has_value());
+            if (read.value().empty()) return seen;
+            for (const auto& r : read.value()) ++seen[events::decode(r.value).value().envelope.command_id.value()];
+            next = log_offset(read.value().back().position.offset.value() + 1);
+        }
+    };
+
+    // Staged while the broker answers; the commit is sent to it frozen.
+    REQUIRE(log.stage(records_of("acct-first")).has_value());
+    {
+        paused_broker frozen;
+        rocksdb::WriteBatch local;
+        const auto committed = log.commit(local);
+        REQUIRE_FALSE(committed.has_value());
+        CHECK(committed.error() == events::kafka_errc::commit_unknown);
+        CHECK_FALSE(log.fatal());
+    }
+    // Resumed, the broker completes the commit it took. Before anything goes
+    // on, the log settles: the coordinator has decided, and the decision is
+    // readable.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    REQUIRE(wait_for([&] { return log.settle().has_value(); }, 60));
+    CHECK(commands_in_log() == std::map<std::string, int>{{"acct-first", 3}});
+
+    // The next transaction goes through, once.
+    REQUIRE(log.stage(records_of("acct-second")).has_value());
+    rocksdb::WriteBatch local;
+    REQUIRE(log.commit(local).has_value());
+    CHECK(commands_in_log() == std::map<std::string, int>{{"acct-first", 3}, {"acct-second", 3}});
 }
