@@ -52,18 +52,38 @@ const std::error_category& kafka_category() noexcept {
     return category;
 }
 
-// Delivery reports of one staged batch: the offset (or error) of record i.
+// Delivery reports of one staged batch: the offset (or error) of record i,
+// and the first error of its public facts. Each message carries the batch's
+// generation beside its index: the report of a message from an earlier batch
+// (one that failed, whose messages librdkafka delivered or purged later, and
+// reports at the next flush) is not taken for this batch's.
 struct kafka_log::delivery final : RdKafka::DeliveryReportCb {
+    static_assert(sizeof(std::uintptr_t) >= 8, "the message tag holds a generation and an index");
+    static constexpr std::uint32_t public_fact = std::numeric_limits<std::uint32_t>::max();
+
+    std::uint32_t generation = 0;
     std::vector<std::int64_t> offsets;
     std::vector<RdKafka::ErrorCode> errors;
+    RdKafka::ErrorCode public_error = RdKafka::ERR_NO_ERROR;
 
     void reset(std::size_t n) {
+        ++generation;
         offsets.assign(n, -1);
         errors.assign(n, RdKafka::ERR__IN_PROGRESS);
+        public_error = RdKafka::ERR_NO_ERROR;
+    }
+    void* tag(std::uint32_t index) const {
+        return reinterpret_cast<void*>((static_cast<std::uintptr_t>(generation) << 32) | index);
     }
     void dr_cb(RdKafka::Message& message) override {
-        const auto index = reinterpret_cast<std::uintptr_t>(message.msg_opaque());
-        if (index >= offsets.size()) return;  // a public fact
+        const auto tag = reinterpret_cast<std::uintptr_t>(message.msg_opaque());
+        const auto index = static_cast<std::uint32_t>(tag & 0xffffffffu);
+        if (static_cast<std::uint32_t>(tag >> 32) != generation) return;
+        if (index == public_fact) {
+            if (public_error == RdKafka::ERR_NO_ERROR) public_error = message.err();
+            return;
+        }
+        if (index >= offsets.size()) return;
         offsets[index] = message.offset();
         errors[index] = message.err();
     }
@@ -359,6 +379,22 @@ result<void> kafka_log::settle() noexcept {
     return success();
 }
 
+std::error_code kafka_log::stage_failed(std::error_code code) noexcept {
+    // Some of the batch's messages may have reached the broker without this
+    // producer learning so (a delivery timed out, the connection dropped).
+    // librdkafka may then give the next transaction's messages the sequence
+    // numbers of those, which the broker answers as duplicates of what it
+    // holds: delivered, at an offset of the failed transaction, while nothing
+    // new was written. Seen with a broker killed mid-batch: a later commit
+    // succeeded without its record. A new producer starts a new epoch, whose
+    // sequences the broker never confuses with the old ones, and its
+    // init_transactions aborts this transaction.
+    in_transaction_ = false;
+    needs_abort_ = false;
+    if (!fatal_) needs_reinit_ = true;
+    return code;
+}
+
 result<std::vector<log_position>> kafka_log::stage(std::span<const log_record> records) {
     assert(!in_transaction_ && "stage() twice without commit() or abort()");
     if (options_.read_only) return make_error_code(kafka_errc::bad_config);
@@ -370,6 +406,7 @@ result<std::vector<log_position>> kafka_log::stage(std::span<const log_record> r
         return code;
     }
     in_transaction_ = true;
+    assert(records.size() < delivery::public_fact);
     delivery_->reset(records.size());
     const std::string schema = std::to_string(current_schema_version);
     for (std::size_t i = 0; i < records.size(); ++i) {
@@ -380,11 +417,11 @@ result<std::vector<log_position>> kafka_log::stage(std::span<const log_record> r
         headers->add("schema", schema);
         auto err = producer_->produce(options_.topic, partition, RdKafka::Producer::RK_MSG_COPY,
                                       const_cast<std::uint8_t*>(r.value.data()), r.value.size(), r.key.value().data(),
-                                      r.key.value().size(), 0, headers, reinterpret_cast<void*>(i));
+                                      r.key.value().size(), 0, headers,
+                                      delivery_->tag(static_cast<std::uint32_t>(i)));
         if (err != RdKafka::ERR_NO_ERROR) {
             delete headers;  // not taken on failure
-            needs_abort_ = true;
-            return classify(err, false);
+            return stage_failed(classify(err, false));
         }
         if (r.public_fact) {
             RdKafka::Headers* public_headers = RdKafka::Headers::create();
@@ -393,26 +430,20 @@ result<std::vector<log_position>> kafka_log::stage(std::span<const log_record> r
             err = producer_->produce(options_.public_topic, partition, RdKafka::Producer::RK_MSG_COPY,
                                      const_cast<char*>(r.public_fact->data()), r.public_fact->size(),
                                      r.key.value().data(), r.key.value().size(), 0, public_headers,
-                                     reinterpret_cast<void*>(std::numeric_limits<std::uintptr_t>::max()));
+                                     delivery_->tag(delivery::public_fact));
             if (err != RdKafka::ERR_NO_ERROR) {
                 delete public_headers;
-                needs_abort_ = true;
-                return classify(err, false);
+                return stage_failed(classify(err, false));
             }
         }
     }
     const auto flushed = producer_->flush(static_cast<int>(options_.timeout.count()));
-    if (flushed != RdKafka::ERR_NO_ERROR) {
-        needs_abort_ = true;
-        return classify(flushed, false);
-    }
+    if (flushed != RdKafka::ERR_NO_ERROR) return stage_failed(classify(flushed, false));
+    if (delivery_->public_error != RdKafka::ERR_NO_ERROR) return stage_failed(classify(delivery_->public_error, false));
     std::vector<log_position> positions;
     positions.reserve(records.size());
     for (std::size_t i = 0; i < records.size(); ++i) {
-        if (delivery_->errors[i] != RdKafka::ERR_NO_ERROR) {
-            needs_abort_ = true;
-            return classify(delivery_->errors[i], false);
-        }
+        if (delivery_->errors[i] != RdKafka::ERR_NO_ERROR) return stage_failed(classify(delivery_->errors[i], false));
         positions.push_back({records[i].partition ? *records[i].partition : partition_of(records[i].key),
                              log_offset(delivery_->offsets[i])});
     }

@@ -16,13 +16,15 @@
 // checkpoint lives in RocksDB beside the read models.
 //
 // Failures: a broker that does not answer makes stage() or commit() fail
-// within the configured bound (UNAVAILABLE for the commands). A transaction
-// that failed before its commit was asked for is aborted before the next. One
-// whose commit went unconfirmed may still complete on the coordinator, so it
-// is neither aborted nor taken as lost: settle() replaces the producer, and
-// its init_transactions has the coordinator finish or abort it before
-// anything is read or written again. A newer instance fencing this one makes
-// fatal() true for good.
+// within the configured bound (UNAVAILABLE for the commands). The next
+// settle() then replaces the producer, whose init_transactions has the
+// coordinator finish or abort what the failed one left open before anything
+// is read or written again: a commit that went unconfirmed may still
+// complete (so it is neither aborted nor taken as lost), and messages whose
+// delivery went unconfirmed must not share sequence numbers with the next
+// transaction's (a new producer epoch starts afresh). Only a transaction
+// the caller drops after a complete stage() is aborted in place. A newer
+// instance fencing this one makes fatal() true for good.
 //
 // Thread-safety: stage/commit/abort/settle from one thread at a time (the
 // writer's; commit may run on its committing thread, never alongside the
@@ -160,6 +162,9 @@ private:
     // retriable, within the bound.
     result<void> commit_with_retries() noexcept;
     std::error_code classify(int librdkafka_error, bool fatal) noexcept;
+    // A stage() that failed after producing: the transaction is left to the
+    // next settle(), which replaces the producer. Returns `code`.
+    std::error_code stage_failed(std::error_code code) noexcept;
 
     kafka_options options_;
     std::unique_ptr<RdKafka::Producer> producer_;
@@ -171,8 +176,8 @@ private:
     rocks_store* local_ = nullptr;
     std::atomic<bool> fatal_{false};
     bool in_transaction_ = false;
-    // A transaction that failed before its commit was asked for: it is
-    // aborted before the next begins.
+    // A transaction the caller dropped (abort()) after it was staged in
+    // full: it is aborted before the next begins.
     bool needs_abort_ = false;
     // The producer raised a fatal error other than fencing (for one, the
     // coordinator lost the transaction over a broker restart), or a commit

@@ -129,6 +129,7 @@ std::size_t repeat_unavailable(ledger_fixture& f, const load& client) {
 // verify.
 void check_exactly_once(ledger_fixture& f, const std::map<std::string, kind>& outcomes) {
     std::map<std::string, int> seen;
+    std::map<std::string, std::vector<std::string>> where;  // command id -> each record's position and event
     for (std::int32_t p = 0; p < f.ledger().log().partition_count(); ++p) {
         // The markers of the last commit may follow its answer.
         const auto end = f.ledger().log().end(partition_id(p));
@@ -142,13 +143,19 @@ void check_exactly_once(ledger_fixture& f, const std::map<std::string, kind>& ou
             for (const auto& r : records.value()) {
                 const auto rec = events::decode(r.value);
                 REQUIRE(rec.has_value());
-                ++seen[rec.value().envelope.command_id.value()];
+                const auto& e = rec.value().envelope;
+                ++seen[e.command_id.value()];
+                where[e.command_id.value()].push_back(fmt::format("{}@{} {} v{}", r.position.partition.value(),
+                                                                  r.position.offset.value(), e.event_id.value(),
+                                                                  e.version.value()));
             }
             next = log_offset(records.value().back().position.offset.value() + 1);
         }
     }
     for (const auto& [id, k] : outcomes) {
         CAPTURE(id);
+        const std::string records = fmt::format("{}", fmt::join(where[id], ", "));
+        CAPTURE(records);
         CHECK(seen[id] == 1);
     }
     events::verify_options vo;
@@ -221,53 +228,72 @@ TEST_CASE("Kafka faults: the broker frozen mid-load, then resumed, again and aga
     check_exactly_once(f, client.outcomes());
 }
 
+namespace {
+
+// Three events of one stream, the command that wrote them named after it.
+std::vector<events::log_record> records_for(const std::string& stream) {
+    std::vector<events::log_record> records;
+    for (int i = 1; i <= 3; ++i) {
+        event_record rec;
+        rec.envelope.stream_id = stream_id(stream);
+        rec.envelope.event_id = event_id(fmt::format("{}/{}", stream, i));
+        rec.envelope.command_id = command_id(stream);
+        rec.envelope.version = stream_version(static_cast<std::uint64_t>(i));
+        rec.envelope.occurred_at = at("2026-03-02T09:00:00+08:00");
+        rec.event = account_verified{account_id(stream.substr(5)), institution_id("LN-SY")};
+        rec.envelope.hash = events::compute_hash(rec.envelope, rec.event);
+        records.push_back(
+            {stream_id(stream), type_id_of(rec.event), events::encode(rec), std::nullopt, std::nullopt});
+    }
+    return records;
+}
+
+// How many records of each command partition 0 holds, read to its end.
+std::map<std::string, int> commands_in_log(const events::kafka_log& log) {
+    std::map<std::string, int> seen;
+    const auto end = log.end(partition_id(0));
+    REQUIRE(end.has_value());
+    REQUIRE(log.await_stable(partition_id(0), end.value()).has_value());
+    log_offset next(0);
+    for (;;) {
+        auto read = log.read({partition_id(0), next}, 1000);
+        REQUIRE(read.has_value());
+        if (read.value().empty()) return seen;
+        for (const auto& r : read.value()) ++seen[events::decode(r.value).value().envelope.command_id.value()];
+        next = log_offset(read.value().back().position.offset.value() + 1);
+    }
+}
+
+// A Kafka log on a fresh topic with a 2 s bound, and its local store.
+struct short_bound_log {
+    temp_dir dir;
+    std::unique_ptr<events::rocks_store> store;
+    std::unique_ptr<events::kafka_log> log;
+
+    explicit short_bound_log(std::string_view what) {
+        events::store_options so;
+        so.dir = dir.path() / "local";
+        auto opened_store = events::rocks_store::open(so, projections::ledger::kafka_families());
+        REQUIRE(opened_store.has_value());
+        store = std::move(opened_store.value());
+        auto options = kafka_test_options(what);
+        options.timeout = std::chrono::milliseconds(2000);
+        auto opened = events::kafka_log::open(options);
+        REQUIRE_MESSAGE(opened.has_value(), (opened ? std::string() : opened.error().message()));
+        log = std::move(opened.value());
+        log->set_local_store(store.get());
+    }
+};
+
+}  // namespace
+
 TEST_CASE("Kafka log: a commit the broker does not answer is UNKNOWN, and settled by the coordinator before the "
           "next transaction") {
-    temp_dir dir;
-    events::store_options so;
-    so.dir = dir.path() / "local";
-    auto store = events::rocks_store::open(so, projections::ledger::kafka_families());
-    REQUIRE(store.has_value());
-    auto options = kafka_test_options("unanswered");
-    options.timeout = std::chrono::milliseconds(2000);
-    auto opened = events::kafka_log::open(options);
-    REQUIRE_MESSAGE(opened.has_value(), (opened ? std::string() : opened.error().message()));
-    events::kafka_log& log = *opened.value();
-    log.set_local_store(store.value().get());
-
-    auto records_of = [](const std::string& stream) {
-        std::vector<events::log_record> records;
-        for (int i = 1; i <= 3; ++i) {
-            event_record rec;
-            rec.envelope.stream_id = stream_id(stream);
-            rec.envelope.event_id = event_id(fmt::format("{}/{}", stream, i));
-            rec.envelope.command_id = command_id(stream);
-            rec.envelope.version = stream_version(static_cast<std::uint64_t>(i));
-            rec.envelope.occurred_at = at("2026-03-02T09:00:00+08:00");
-            rec.event = account_verified{account_id(stream.substr(5)), institution_id("LN-SY")};
-            rec.envelope.hash = events::compute_hash(rec.envelope, rec.event);
-            records.push_back({stream_id(stream), type_id_of(rec.event), events::encode(rec), std::nullopt,
-                               std::nullopt});
-        }
-        return records;
-    };
-    auto commands_in_log = [&] {
-        std::map<std::string, int> seen;
-        const auto end = log.end(partition_id(0));
-        REQUIRE(end.has_value());
-        REQUIRE(log.await_stable(partition_id(0), end.value()).has_value());
-        log_offset next(0);
-        for (;;) {
-            auto read = log.read({partition_id(0), next}, 1000);
-            REQUIRE(read.has_value());
-            if (read.value().empty()) return seen;
-            for (const auto& r : read.value()) ++seen[events::decode(r.value).value().envelope.command_id.value()];
-            next = log_offset(read.value().back().position.offset.value() + 1);
-        }
-    };
+    short_bound_log fixture("unanswered");
+    events::kafka_log& log = *fixture.log;
 
     // Staged while the broker answers; the commit is sent to it frozen.
-    REQUIRE(log.stage(records_of("acct-first")).has_value());
+    REQUIRE(log.stage(records_for("acct-first")).has_value());
     {
         paused_broker frozen;
         rocksdb::WriteBatch local;
@@ -281,11 +307,38 @@ TEST_CASE("Kafka log: a commit the broker does not answer is UNKNOWN, and settle
     // readable.
     std::this_thread::sleep_for(std::chrono::seconds(1));
     REQUIRE(wait_for([&] { return log.settle().has_value(); }, 60));
-    CHECK(commands_in_log() == std::map<std::string, int>{{"acct-first", 3}});
+    CHECK(commands_in_log(log) == std::map<std::string, int>{{"acct-first", 3}});
 
     // The next transaction goes through, once.
-    REQUIRE(log.stage(records_of("acct-second")).has_value());
+    REQUIRE(log.stage(records_for("acct-second")).has_value());
     rocksdb::WriteBatch local;
     REQUIRE(log.commit(local).has_value());
-    CHECK(commands_in_log() == std::map<std::string, int>{{"acct-first", 3}, {"acct-second", 3}});
+    CHECK(commands_in_log(log) == std::map<std::string, int>{{"acct-first", 3}, {"acct-second", 3}});
+}
+
+TEST_CASE("Kafka log: after a batch whose delivery went unanswered, the next transaction's records are written, "
+          "not taken for duplicates of it") {
+    short_bound_log fixture("undelivered");
+    events::kafka_log& log = *fixture.log;
+    REQUIRE(log.stage(records_for("acct-before")).has_value());
+    rocksdb::WriteBatch before;
+    REQUIRE(log.commit(before).has_value());
+
+    // The batch goes to a frozen broker: its delivery times out, while the
+    // broker holds the messages and appends them once resumed.
+    {
+        paused_broker frozen;
+        CHECK_FALSE(log.stage(records_for("acct-lost")).has_value());
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    REQUIRE(wait_for([&] { return log.settle().has_value(); }, 60));
+
+    // The next batch carries new sequence numbers (a new producer epoch):
+    // had it reused the failed batch's, the broker would have answered it
+    // as their duplicate, delivered at their offsets, and written nothing.
+    const auto positions = log.stage(records_for("acct-after"));
+    REQUIRE(positions.has_value());
+    rocksdb::WriteBatch after;
+    REQUIRE(log.commit(after).has_value());
+    CHECK(commands_in_log(log) == std::map<std::string, int>{{"acct-before", 3}, {"acct-after", 3}});
 }
