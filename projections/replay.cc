@@ -212,10 +212,13 @@ result<std::uint64_t> catch_up(events::rocks_store& store, const events::event_l
         if (!log.owns(partition)) continue;
         BOOST_OUTCOME_TRY(auto end, log.end(partition));
         // Everything committed below the end, including a transaction whose
-        // commit was answered a moment ago. A transaction that stays open
-        // past the bound (one the coordinator has yet to abort after a broker
-        // crash) is not waited for: its records were never acknowledged, and
-        // the read models take the readable part of the log.
+        // commit was answered a moment ago. This writer's own transactions
+        // are decided by then (after a failure, settle() has the coordinator
+        // finish or abort them first). One that stays open past the bound
+        // all the same (left by another producer, or an abort whose markers
+        // are still being written) is not waited for: its records were never
+        // acknowledged, and the read models take the readable part of the
+        // log.
         if (auto stable = log.await_stable(partition, end);
             !stable && stable.error() != make_error_code(events::kafka_errc::unstable)) {
             return stable.error();
