@@ -35,6 +35,9 @@ public:
         : counted_{std::move(state)}, stream_(std::move(socket)), limits_(limits), app_(app), refuse_(refuse) {
         boost::system::error_code ec;
         remote_ = stream_.socket().remote_endpoint(ec);
+        // Each response is written whole: Nagle's algorithm could only hold
+        // one back until the client's delayed acknowledgement (40 ms).
+        stream_.socket().set_option(tcp::no_delay(true), ec);
     }
 
     void run() {

@@ -2,8 +2,14 @@
 // slow, idle, too many and too large, and requests that are not HTTP or not
 // routes.
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <mutex>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "tests/api/server_fixture.h"
 
@@ -65,6 +71,42 @@ TEST_CASE("HTTP: several requests on one kept-alive connection") {
     CHECK(last.status == 200);
     CHECK_FALSE(last.keep_alive);
     CHECK(c.closed_by_server(exchange_timeout_ms));
+}
+
+TEST_CASE("HTTP: the server sends each answer at once (TCP_NODELAY on its side of every connection)") {
+    // With Nagle's algorithm an answer written while an earlier segment is
+    // unacknowledged waits for the client's delayed acknowledgement: 40 ms.
+    server_fixture f;
+    client c(f.port());
+    CHECK(c.get("/healthz").status == 200);
+    // The server runs in this process: its accepted sockets are among ours,
+    // bound to its port and connected to a peer.
+    int accepted = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+        int fd = -1;
+        try {
+            fd = std::stoi(entry.path().filename().string());
+        } catch (const std::exception&) {
+            continue;
+        }
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+        sockaddr_storage local{};
+        sockaddr_storage peer{};
+        socklen_t local_size = sizeof local;
+        socklen_t peer_size = sizeof peer;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0 || local.ss_family != AF_INET) {
+            continue;
+        }
+        if (ntohs(reinterpret_cast<const sockaddr_in&>(local).sin_port) != f.port()) continue;
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) continue;  // the listener
+        int nodelay = 0;
+        socklen_t size = sizeof nodelay;
+        REQUIRE(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &size) == 0);
+        CHECK(nodelay != 0);
+        ++accepted;
+    }
+    CHECK(accepted >= 1);
 }
 
 TEST_CASE("HTTP: pipelined requests are answered in order") {
