@@ -114,6 +114,11 @@ result<std::unique_ptr<rocks_store>> rocks_store::open(const store_options& opti
     // alive, and opening the store replays them all. Past this size RocksDB
     // flushes the families that hold the oldest log file instead.
     db_options.max_total_wal_size = 256u << 20;
+    // Table files written by flushes and compactions are synced a megabyte
+    // at a time as they grow, not all at their end: a burst of tens of
+    // megabytes going to the disk at once holds up the synced log writes
+    // that acknowledge commands behind it.
+    db_options.bytes_per_sync = 1u << 20;
 
     rocksdb::ColumnFamilyOptions cf_options;
     rocksdb::BlockBasedTableOptions table;

@@ -1,5 +1,5 @@
 // events::rocks_store: a clean close leaves nothing for the next open to
-// replay; events::write_behind: batches written on a thread of their own, in
+// replay; table files synced as they grow; events::write_behind: batches written on a thread of their own, in
 // order, a failed write reported and everything after it dropped.
 
 #include <doctest/doctest.h>
@@ -62,6 +62,14 @@ TEST_CASE("rocks_store: a clean close flushes, so the next open has no write-ahe
     }
     CHECK(wal_bytes(dir.path()) == 0);
     CHECK(get(*open_store(dir.path()), "k099") == std::string(1000, 'x'));
+}
+
+TEST_CASE("rocks_store: table files are synced a megabyte at a time as they are written, not in one burst") {
+    // A flush's whole file reaching the disk at its end would hold up the
+    // synced log writes that acknowledge commands.
+    testing::temp_dir dir("rocks-store");
+    auto store = open_store(dir.path());
+    CHECK(store->db().GetDBOptions().bytes_per_sync == 1u << 20);
 }
 
 TEST_CASE("write_behind: every batch is written, in the order given, once drain() returns") {
